@@ -91,7 +91,10 @@ export interface Change {
 export interface Plan {
   /** The changes still needed, in order. Empty means the host is already as asked: "ok". */
   changes: Change[];
-  /** Data for `register`; present in check mode too, so later tasks can still evaluate. */
+  /**
+   * Data for `register`; present in check mode too, so later tasks can still evaluate.
+   * A `facts` object in it is merged into the host's variables (set-fact, service status, ...).
+   */
   result?: Vars;
   /** Why nothing needs doing, shown with -v ("ha.conf already says main"). */
   noop?: string;
@@ -122,6 +125,12 @@ export interface TaskContext {
   progress(message: string): void;
   /** A warning shown to the operator whatever the verbosity. */
   warn(message: string): void;
+  /** Renders a Handlebars template with the host's variables (strict, no HTML escaping). */
+  render(template: string, extraVars?: Vars): string;
+  /** Evaluates a `when`-style expression with the host's variables. */
+  evaluate(expression: string, extraVars?: Vars): unknown;
+  /** Marks a value as secret: it is masked in every output from now on. */
+  secret(value: string): void;
 }
 
 export interface Example {
