@@ -1,0 +1,57 @@
+// `when`, `changed_when`, `failed_when`, `until` and `assert` expressions. jexl parses and walks an
+// AST of its own: no eval, no Function constructor, no access to prototypes.
+import jexlPkg from 'jexl';
+import { HaplayError } from './errors.js';
+import type { Vars } from './types.js';
+
+const jexl = new jexlPkg.Jexl();
+// Words operators know from Ansible, beside jexl's own && || !
+jexl.addBinaryOp('and', 10, (a: unknown, b: unknown) => Boolean(a) && Boolean(b));
+jexl.addBinaryOp('or', 10, (a: unknown, b: unknown) => Boolean(a) || Boolean(b));
+jexl.addUnaryOp('not', (a: unknown) => !a);
+jexl.addTransform('length', (v: unknown) => (Array.isArray(v) || typeof v === 'string' ? v.length : v && typeof v === 'object' ? Object.keys(v).length : 0));
+jexl.addTransform('defined', (v: unknown) => v !== undefined);
+jexl.addTransform('int', (v: unknown) => Number.parseInt(String(v), 10));
+jexl.addTransform('lower', (v: unknown) => String(v).toLowerCase());
+jexl.addTransform('trim', (v: unknown) => String(v).trim());
+jexl.addTransform('contains', (v: unknown, needle: unknown) =>
+  Array.isArray(v) ? v.includes(needle) : String(v ?? '').includes(String(needle)),
+);
+jexl.addTransform('match', (v: unknown, re: unknown) => new RegExp(String(re)).test(String(v ?? '')));
+
+const cache = new Map<string, ReturnType<typeof jexl.compile>>();
+
+/** Checks syntax only (at load time, before any host is touched). Returns an error message or null. */
+export function checkExpression(expression: string): string | null {
+  try {
+    compiled(expression);
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+export function evaluate(expression: string | boolean, vars: Vars): unknown {
+  if (typeof expression === 'boolean') return expression;
+  try {
+    return compiled(expression).evalSync(vars);
+  } catch (e) {
+    throw new HaplayError('E_EXPRESSION', `cannot evaluate "${expression}": ${(e as Error).message}`, {
+      hint: 'expressions use jexl syntax: a.b == 1 and not c, x in [1, 2], name|length > 0, value|defined',
+    });
+  }
+}
+
+export function isTrue(expression: string | boolean | (string | boolean)[], vars: Vars): boolean {
+  const list = Array.isArray(expression) ? expression : [expression];
+  return list.every((e) => Boolean(evaluate(e, vars)));
+}
+
+function compiled(expression: string) {
+  let c = cache.get(expression);
+  if (!c) {
+    c = jexl.compile(expression);
+    cache.set(expression, c);
+  }
+  return c;
+}

@@ -1,0 +1,83 @@
+// Handlebars over the string leaves of task params. Strict (an unknown variable is an error, not an
+// empty string) and without HTML escaping: the output goes into config files and shell commands.
+import Handlebars from 'handlebars';
+import { HaplayError } from './errors.js';
+import { quote } from './shell.js';
+import type { Vars } from './types.js';
+
+const hb = Handlebars.create();
+
+hb.registerHelper('quote', (v: unknown) => quote(String(v ?? '')));
+hb.registerHelper('json', (v: unknown) => JSON.stringify(v));
+hb.registerHelper('default', (v: unknown, d: unknown) => (v === undefined || v === null || v === '' ? d : v));
+hb.registerHelper('join', (v: unknown, sep: unknown) => (Array.isArray(v) ? v.join(typeof sep === 'string' ? sep : ',') : String(v)));
+hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+hb.registerHelper('ne', (a: unknown, b: unknown) => a !== b);
+hb.registerHelper('lower', (v: unknown) => String(v).toLowerCase());
+hb.registerHelper('upper', (v: unknown) => String(v).toUpperCase());
+
+type Compiled = (ctx: Vars) => string;
+const cache = new Map<string, Compiled>();
+
+export function isTemplate(s: string): boolean {
+  return s.includes('{{');
+}
+
+/** Parses a template without rendering it: a syntax error message, or null. */
+export function checkTemplate(s: string): string | null {
+  if (!isTemplate(s)) return null;
+  try {
+    hb.parse(s);
+    return null;
+  } catch (e) {
+    return (e as Error).message.split('\n')[0];
+  }
+}
+
+export function render(s: string, vars: Vars): string {
+  if (!isTemplate(s)) return s;
+  let fn = cache.get(s);
+  if (!fn) {
+    fn = hb.compile(s, { strict: true, noEscape: true });
+    cache.set(s, fn);
+  }
+  try {
+    return fn(vars);
+  } catch (e) {
+    const m = /"(.+)" not defined/.exec((e as Error).message);
+    throw new HaplayError(
+      'E_TEMPLATE',
+      m ? `variable "${m[1]}" is not defined in "${s}"` : `cannot render "${s}": ${(e as Error).message}`,
+      { hint: m ? 'define it in the inventory, the play vars, with -e, or use {{default name "value"}}' : undefined },
+    );
+  }
+}
+
+/**
+ * Renders every string leaf. A string that is exactly one `{{var}}` keeps the variable's type, so
+ * `port: "{{pg_port}}"` stays a number and `items: "{{hosts}}"` stays a list.
+ */
+export function renderDeep(value: unknown, vars: Vars): unknown {
+  if (typeof value === 'string') {
+    const whole = /^\{\{\s*([A-Za-z_][\w.-]*)\s*\}\}$/.exec(value);
+    if (whole) {
+      const v = lookupPath(vars, whole[1]);
+      if (v !== undefined && typeof v !== 'string') return v;
+    }
+    return render(value, vars);
+  }
+  if (Array.isArray(value)) return value.map((v) => renderDeep(v, vars));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderDeep(v, vars)]));
+  }
+  return value;
+}
+
+function lookupPath(vars: Vars, path: string): unknown {
+  let cur: unknown = vars;
+  for (const part of path.split('.')) {
+    if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, part)) return undefined;
+    cur = (cur as Vars)[part];
+  }
+  return cur;
+}
