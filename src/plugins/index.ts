@@ -1,0 +1,12 @@
+// The plugins that ship with haplay. The engine's registry loads these first; names are unique.
+import type { Plugin } from '../core/types.js';
+import { assert } from './assert.js';
+import { command } from './command.js';
+import { debug } from './debug.js';
+import { file } from './file/index.js';
+import { setFact } from './set-fact.js';
+import { waitFor } from './wait-for/index.js';
+
+export const builtinPlugins: Plugin[] = [command, file, assert, debug, setFact, waitFor];
+
+export { assert, command, debug, file, setFact, waitFor };
