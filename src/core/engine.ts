@@ -1,0 +1,287 @@
+// The play loop: plays in order; each play's hosts in batches (serial); task N finishes on every
+// host of the batch before task N+1 starts; blocks with rescue/always; handlers at the end of the
+// play and before a failing host stops; failure budgets counted across batches.
+import pLimit from 'p-limit';
+import { EXIT } from './errors.js';
+import { runOnHost, statusOf, type ExecEnv, type ItemOutcome } from './execute.js';
+import type { Inventory } from './inventory.js';
+import type { Play, Playbook, Task } from './playbook.js';
+import type { PluginRegistry } from './registry.js';
+import { factsChanged, HostState, varsFor, type VarsSources } from './state.js';
+import type { HostStatus, Reporter, TaskResult, Transport, Vars } from './types.js';
+
+export interface TransportProvider {
+  get(host: string): Transport;
+  closeAll(): Promise<void>;
+}
+
+export interface EngineOptions {
+  inventory: Inventory;
+  playbook: Playbook;
+  registry: PluginRegistry;
+  transports: TransportProvider;
+  reporter: Reporter;
+  check?: boolean;
+  diff?: boolean;
+  /** Host pattern that narrows every play. */
+  limit?: string;
+  tags?: string[];
+  skipTags?: string[];
+  extraVars?: Vars;
+  forks?: number;
+  verbose?: boolean;
+  /** Values to mask in every output. */
+  secret?: (value: string) => void;
+  signal?: AbortSignal;
+}
+
+type Failures = Map<string, 'failed' | 'unreachable'>;
+
+const HIDDEN = 'the output has been hidden because "no_log: true" was set for this task';
+
+export class Engine {
+  readonly hosts = new Map<string, HostState>();
+  private readonly src: VarsSources;
+  private readonly env: ExecEnv;
+  private readonly limit: ReturnType<typeof pLimit>;
+  private readonly limitHosts?: Set<string>;
+  private play!: Play;
+  private playHosts: string[] = [];
+  private playAborted = false;
+  private currentTask = '';
+
+  constructor(private readonly o: EngineOptions) {
+    this.src = {
+      inventory: o.inventory,
+      hosts: this.hosts,
+      extraVars: o.extraVars ?? {},
+      check: o.check ?? false,
+      playbookDir: o.playbook.dir,
+    };
+    for (const h of o.inventory.hostNames) this.hosts.set(h, new HostState(h));
+    this.limit = pLimit(Math.max(1, o.forks ?? 20));
+    this.limitHosts = o.limit ? new Set(o.inventory.select(o.limit)) : undefined;
+    this.env = {
+      registry: o.registry,
+      check: o.check ?? false,
+      diff: o.diff ?? false,
+      transport: (h) => o.transports.get(h),
+      hostvars: (h) => ({ ...o.inventory.varsFor(h), ...(this.hosts.get(h)?.facts ?? {}) }),
+      groups: o.inventory.groupsMap(),
+      progress: (host, message) =>
+        o.reporter.event({ type: 'progress', play: this.play?.name ?? '', task: this.currentTask, host, message }),
+      warn: (host, message) => o.reporter.event({ type: 'warning', host, message }),
+      secret: (v) => o.secret?.(v),
+      signal: o.signal ?? new AbortController().signal,
+    };
+  }
+
+  /** Runs every play and returns the exit code. */
+  async run(): Promise<number> {
+    const started = Date.now();
+    const { reporter, playbook } = this.o;
+    reporter.event({ type: 'run_start', playbook: playbook.file, check: this.env.check, diff: this.env.diff, at: new Date().toISOString() });
+    try {
+      for (const play of playbook.plays) {
+        if (this.env.signal.aborted) break;
+        await this.runPlay(play);
+      }
+    } finally {
+      await this.o.transports.closeAll();
+    }
+    const counts = Object.fromEntries([...this.hosts].filter(([, s]) => s.touched).map(([h, s]) => [h, s.counts]));
+    const all = Object.values(counts);
+    const exitCode = this.env.signal.aborted
+      ? EXIT.INTERRUPTED
+      : all.some((c) => c.failed > 0)
+        ? EXIT.FAILED
+        : all.some((c) => c.unreachable > 0)
+          ? EXIT.UNREACHABLE
+          : EXIT.OK;
+    reporter.event({ type: 'recap', hosts: counts, durationMs: Date.now() - started, exitCode });
+    return exitCode;
+  }
+
+  private async runPlay(play: Play): Promise<void> {
+    this.play = play;
+    this.playAborted = false;
+    const selected = this.o.inventory.select(play.hosts).filter((h) => !this.limitHosts || this.limitHosts.has(h));
+    const hosts = selected.filter((h) => !this.hosts.get(h)!.stopped);
+    this.playHosts = hosts;
+    this.o.reporter.event({ type: 'play_start', play: play.name, hosts });
+    if (!hosts.length) {
+      this.o.reporter.event({ type: 'warning', message: `play "${play.name}": no host matches "${play.hosts}"${this.o.limit ? ` with --limit ${this.o.limit}` : ''}; skipping it` });
+      this.o.reporter.event({ type: 'play_end', play: play.name });
+      return;
+    }
+    hosts.forEach((h) => (this.hosts.get(h)!.touched = true));
+    for (const batch of batches(hosts, play.serial)) {
+      if (this.playAborted || this.env.signal.aborted) break;
+      const failed = await this.runList(play.tasks, batch, 0);
+      await this.flushHandlers(batch.filter((h) => !this.hosts.get(h)!.stopped));
+      if (failed.size === batch.length && play.serial.length && !this.playAborted) {
+        this.warnStop(`every host of the batch ${batch.join(', ')} failed; the remaining batches are not run`);
+      }
+    }
+    this.o.reporter.event({ type: 'play_end', play: play.name });
+  }
+
+  /** Runs tasks in lockstep; returns the hosts that failed and were not rescued (they ran no later task). */
+  private async runList(tasks: Task[], hosts: string[], depth: number): Promise<Failures> {
+    const failures: Failures = new Map();
+    for (const task of tasks) {
+      if (this.playAborted || this.env.signal.aborted) break;
+      const live = hosts.filter((h) => !failures.has(h) && !this.hosts.get(h)!.stopped);
+      if (!live.length) break;
+      const f = task.kind === 'block' ? await this.runBlock(task, live, depth) : await this.runTask(task, live);
+      f.forEach((kind, h) => failures.set(h, kind));
+      if (depth === 0 && f.size) await this.stopHosts(f);
+    }
+    return failures;
+  }
+
+  private async runBlock(block: Task, hosts: string[], depth: number): Promise<Failures> {
+    const failed = await this.runList(block.block, hosts, depth + 1);
+    const remaining: Failures = new Map(failed);
+    if (block.rescue.length && failed.size) {
+      const rescueFailed = await this.runList(block.rescue, [...failed.keys()], depth + 1);
+      for (const h of failed.keys()) {
+        if (rescueFailed.has(h)) remaining.set(h, rescueFailed.get(h)!);
+        else {
+          remaining.delete(h);
+          this.hosts.get(h)!.counts.rescued++;
+        }
+      }
+    }
+    if (block.always.length) {
+      const alwaysFailed = await this.runList(block.always, hosts, depth + 1);
+      alwaysFailed.forEach((kind, h) => remaining.set(h, kind));
+    }
+    return remaining;
+  }
+
+  /** A host whose failure is final: its pending handlers run first, then it stops for the rest of the run. */
+  private async stopHosts(failures: Failures): Promise<void> {
+    const withHandlers = [...failures.keys()].filter((h) => this.hosts.get(h)!.notified.size);
+    if (withHandlers.length) await this.flushHandlers(withHandlers);
+    failures.forEach((kind, h) => (this.hosts.get(h)!.stopped = kind));
+    if (this.play.anyErrorsFatal && !this.playAborted) {
+      this.warnStop(`any_errors_fatal: ${[...failures.keys()].join(', ')} failed, so the play stops on every host`);
+    }
+    const budget = this.play.maxFailPercentage;
+    if (budget !== undefined && !this.playAborted) {
+      const down = this.playHosts.filter((h) => this.hosts.get(h)!.stopped).length;
+      const pct = (100 * down) / this.playHosts.length;
+      if (pct > budget) {
+        this.warnStop(`max_fail_percentage: ${down} of ${this.playHosts.length} hosts failed (${pct.toFixed(0)}% > ${budget}%), so the play stops`);
+      }
+    }
+  }
+
+  private warnStop(message: string): void {
+    this.playAborted = true;
+    this.o.reporter.event({ type: 'warning', message });
+  }
+
+  private selected(task: Task): boolean {
+    const tags = this.o.tags ?? [];
+    const skip = this.o.skipTags ?? [];
+    if (skip.some((t) => task.tags.includes(t))) return false;
+    if (!tags.length || task.tags.includes('always')) return true;
+    return tags.some((t) => t === 'all' || task.tags.includes(t));
+  }
+
+  private async runTask(task: Task, hosts: string[], handler = false): Promise<Failures> {
+    const failures: Failures = new Map();
+    if (!this.selected(task)) return failures;
+    this.currentTask = task.name;
+    const targets = task.runOnce ? hosts.slice(0, 1) : hosts;
+    this.o.reporter.event({ type: 'task_start', play: this.play.name, task: task.name, plugin: task.plugin, hosts: targets, handler });
+    const outcomes = await Promise.all(
+      targets.map((h) =>
+        this.limit(async () => {
+          let vars: Vars;
+          try {
+            vars = varsFor(this.src, this.play, this.playHosts, h, task);
+          } catch (e) {
+            const result: TaskResult = { changed: false, failed: true, msg: (e as Error).message };
+            const o: ItemOutcome = { status: statusOf(task, result), result, durationMs: 0 };
+            this.report(task, h, o);
+            return [h, o] as const;
+          }
+          const o = await runOnHost(this.env, task, h, vars, (item) => this.report(task, h, item));
+          if (task.loop === undefined) this.report(task, h, o);
+          return [h, o] as const;
+        }),
+      ),
+    );
+    for (const [h, o] of outcomes) {
+      const receivers = task.runOnce ? hosts : [h];
+      for (const r of receivers) this.record(task, r, o.status, o.result, h === r);
+      if (o.status === 'failed' || o.status === 'unreachable') failures.set(h, o.status);
+    }
+    return failures;
+  }
+
+  private record(task: Task, host: string, status: HostStatus, result: TaskResult, ranHere: boolean): void {
+    const state = this.hosts.get(host)!;
+    if (ranHere) state.count(status);
+    // A skipped task keeps an earlier value of the same name: "skipped" must not erase what was learnt.
+    if (task.register && !(result.skipped && task.register in state.facts)) {
+      state.facts[task.register] = result;
+      factsChanged();
+    }
+    const facts = result.facts;
+    if (facts && typeof facts === 'object' && !result.failed) {
+      Object.assign(state.facts, facts);
+      factsChanged();
+    }
+    if (result.changed && !result.failed) task.notify.forEach((n) => state.notified.add(n));
+  }
+
+  private report(task: Task, host: string, o: ItemOutcome): void {
+    const hide = task.noLog;
+    const r = o.result;
+    this.o.reporter.event({
+      type: 'host_result',
+      play: this.play.name,
+      task: task.name,
+      host,
+      status: o.status,
+      item: hide && o.item !== undefined ? '(hidden)' : o.item,
+      msg: hide ? (r.failed || r.changed ? HIDDEN : undefined) : r.msg,
+      changes: hide ? undefined : r.changes,
+      diff: hide ? undefined : r.diff,
+      result: this.o.verbose && !hide ? r : undefined,
+      durationMs: o.durationMs,
+    });
+  }
+
+  /** Runs each notified handler once, in the order handlers are written, on the hosts that notified it. */
+  private async flushHandlers(hosts: string[]): Promise<void> {
+    for (const handler of this.play.handlers) {
+      const names = [handler.name, ...handler.listen];
+      const notified = hosts.filter((h) => names.some((n) => this.hosts.get(h)!.notified.has(n)));
+      if (!notified.length) continue;
+      notified.forEach((h) => names.forEach((n) => this.hosts.get(h)!.notified.delete(n)));
+      const failed = await this.runTask(handler, notified, true);
+      failed.forEach((kind, h) => (this.hosts.get(h)!.stopped = kind));
+    }
+  }
+}
+
+/** Splits hosts into batches: serial: [1, "50%"] → 1 host, then half of them, then half again... */
+export function batches(hosts: string[], serial: (number | string)[]): string[][] {
+  if (!serial.length) return [hosts];
+  const out: string[][] = [];
+  let i = 0;
+  let step = 0;
+  while (i < hosts.length) {
+    const s = serial[Math.min(step, serial.length - 1)];
+    const size = typeof s === 'string' ? Math.max(1, Math.floor((hosts.length * Number.parseInt(s, 10)) / 100)) : s;
+    out.push(hosts.slice(i, i + size));
+    i += size;
+    step++;
+  }
+  return out;
+}

@@ -1,0 +1,179 @@
+// The engine's front door: load and validate the inventory, the plugins and the playbook (all of it,
+// before any host is touched), then run. The CLI and tests call these; the engine never sees argv.
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYamlScalar } from 'yaml';
+import { Engine, type TransportProvider } from './engine.js';
+import { HaplayError } from './errors.js';
+import { defaultInventoryPath, loadInventory, type Inventory } from './inventory.js';
+import { first } from './params.js';
+import { loadPlaybook, walk, type Playbook } from './playbook.js';
+import { Redactor } from './redact.js';
+import { loadRegistry, type PluginRegistry } from './registry.js';
+import { isTemplate } from './template.js';
+import { ConnectionPool } from './transport/pool.js';
+import type { ConnectionSpec, Reporter, Vars } from './types.js';
+import { loadYamlFile } from './yaml.js';
+
+export interface RunRequest {
+  playbook: string;
+  inventory?: string;
+  check?: boolean;
+  diff?: boolean;
+  limit?: string;
+  tags?: string[];
+  skipTags?: string[];
+  /** `k=v`, `@file.yml` or an inline YAML/JSON mapping, in order (later wins). */
+  extraVars?: string[];
+  forks?: number;
+  verbose?: boolean;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+}
+
+export interface Prepared {
+  inventory: Inventory;
+  playbook: Playbook;
+  registry: PluginRegistry;
+  redactor: Redactor;
+  extraVars: Vars;
+}
+
+/** Everything `haplay validate` checks, and what a run needs. Throws one HaplayError listing every problem. */
+export async function prepare(req: RunRequest): Promise<Prepared> {
+  const cwd = req.cwd ?? process.cwd();
+  const redactor = new Redactor();
+  const onSecret = (v: string) => redactor.add(v);
+  const playbookPath = resolve(cwd, req.playbook);
+  if (!existsSync(playbookPath)) {
+    throw new HaplayError('E_FILE', 'playbook not found', { where: { file: req.playbook }, hint: 'give the path of a YAML playbook, e.g. playbooks/ha-setup.yml' });
+  }
+  const inventoryPath = req.inventory ? resolve(cwd, req.inventory) : defaultInventoryPath(cwd, req.env ?? process.env, existsSync);
+  const inventory = loadInventory(inventoryPath, { onSecret });
+  const registry = await loadRegistry([dirname(playbookPath), cwd]);
+  const playbook = loadPlaybook(playbookPath, registry, { onSecret });
+  const extraVars = parseExtraVars(req.extraVars ?? [], cwd, onSecret);
+  checkAgainstInventory(playbook, inventory, req.limit);
+  return { inventory, playbook, registry, redactor, extraVars };
+}
+
+/** Host patterns and delegate_to targets must name real hosts: found now, not halfway through a failover. */
+function checkAgainstInventory(playbook: Playbook, inventory: Inventory, limit?: string): void {
+  const errors: HaplayError[] = [];
+  if (limit) {
+    try {
+      inventory.select(limit);
+    } catch (e) {
+      errors.push((e as HaplayError).at({ key: '--limit' }));
+    }
+  }
+  for (const play of playbook.plays) {
+    try {
+      inventory.select(play.hosts);
+    } catch (e) {
+      errors.push((e as HaplayError).at({ ...play.where, key: 'hosts' }));
+    }
+    for (const t of walk([...play.tasks, ...play.handlers])) {
+      const d = t.delegateTo;
+      if (d && !isTemplate(d) && d !== 'localhost' && !inventory.hasHost(d)) {
+        errors.push(new HaplayError('E_PATTERN', `delegate_to names unknown host "${d}"`, { where: { ...t.where, key: 'delegate_to' } }));
+      }
+    }
+  }
+  if (errors.length) throw first(errors);
+}
+
+export function parseExtraVars(specs: string[], cwd: string, onSecret?: (v: string) => void): Vars {
+  const vars: Vars = {};
+  for (const spec of specs) {
+    if (spec.startsWith('@')) {
+      const loaded = loadYamlFile(resolve(cwd, spec.slice(1)), { onSecret });
+      if (!loaded.data || typeof loaded.data !== 'object' || Array.isArray(loaded.data)) {
+        throw new HaplayError('E_VARS', `${spec.slice(1)} must hold a mapping of variables`, { where: { key: '-e' } });
+      }
+      Object.assign(vars, loaded.data);
+    } else if (/^\s*[{]/.test(spec)) {
+      let parsed: unknown;
+      try {
+        parsed = parseYamlScalar(spec);
+      } catch (e) {
+        throw new HaplayError('E_VARS', `cannot parse -e ${spec}: ${(e as Error).message}`, { where: { key: '-e' } });
+      }
+      Object.assign(vars, parsed);
+    } else {
+      const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(spec);
+      if (!m) {
+        throw new HaplayError('E_VARS', `cannot read -e "${spec}"`, { where: { key: '-e' }, hint: 'write -e name=value, -e @vars.yml or -e \'{"name": "value"}\'' });
+      }
+      // `-e force=true` must be a boolean and `-e port=5432` a number, as operators expect.
+      let value: unknown = m[2];
+      try {
+        const v = parseYamlScalar(m[2]);
+        if (v === null || typeof v !== 'object') value = v ?? '';
+      } catch {
+        /* keep the string */
+      }
+      vars[m[1]] = value;
+    }
+  }
+  return vars;
+}
+
+export interface RunDeps {
+  reporter: (redactor: Redactor) => Reporter;
+  /** Tests hand a fake; default: one SSH (or local) connection per host. */
+  transports?: (spec: (host: string) => ConnectionSpec) => TransportProvider;
+}
+
+export async function runPlaybook(req: RunRequest, deps: RunDeps): Promise<number> {
+  const p = await prepare(req);
+  return runPrepared(p, req, deps);
+}
+
+export async function runPrepared(p: Prepared, req: RunRequest, deps: RunDeps): Promise<number> {
+  const reporter = deps.reporter(p.redactor);
+  const specFor = (host: string): ConnectionSpec =>
+    p.inventory.hasHost(host) ? p.inventory.connectionSpec(host) : localSpec(host);
+  const transports = deps.transports ? deps.transports(specFor) : new ConnectionPool(specFor);
+  const engine = new Engine({
+    inventory: p.inventory,
+    playbook: p.playbook,
+    registry: p.registry,
+    transports,
+    reporter,
+    check: req.check,
+    diff: req.diff,
+    limit: req.limit,
+    tags: req.tags,
+    skipTags: req.skipTags,
+    extraVars: p.extraVars,
+    forks: req.forks,
+    verbose: req.verbose,
+    secret: (v) => p.redactor.add(v),
+    signal: req.signal,
+  });
+  try {
+    return await engine.run();
+  } finally {
+    await reporter.close();
+  }
+}
+
+/** `localhost` outside the inventory is the control machine itself, as in Ansible. */
+function localSpec(host: string): ConnectionSpec {
+  if (host !== 'localhost') {
+    throw new HaplayError('E_PATTERN', `"${host}" is not in the inventory`, { hint: 'check delegate_to and transportFor() targets' });
+  }
+  return {
+    host,
+    connection: 'local',
+    address: '127.0.0.1',
+    port: 22,
+    user: 'root',
+    hostKeyPolicy: 'strict',
+    become: false,
+    connectTimeoutMs: 10000,
+    keepaliveMs: 15000,
+  };
+}

@@ -1,0 +1,81 @@
+// Reads YAML files keeping node positions, so that an error can name the line of the key at fault.
+import { readFileSync } from 'node:fs';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { HaplayError } from './errors.js';
+
+export interface Loaded {
+  file: string;
+  data: unknown;
+  /** 1-based line of the key (or item) at a path, when it exists in the source. */
+  lineOf(path: (string | number)[]): number | undefined;
+}
+
+export interface LoadOptions {
+  /** Called with every value tagged `!secret`: it will be masked in all output. */
+  onSecret?: (value: string) => void;
+}
+
+export function loadYamlFile(file: string, opts: LoadOptions = {}): Loaded {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new HaplayError('E_FILE', err.code === 'ENOENT' ? 'file not found' : err.message, {
+      where: { file },
+      hint: err.code === 'ENOENT' ? 'check the path; relative paths are relative to the current directory' : undefined,
+    });
+  }
+  return parseYaml(text, file, opts);
+}
+
+export function parseYaml(text: string, file: string, opts: LoadOptions = {}): Loaded {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, {
+    lineCounter,
+    prettyErrors: false,
+    uniqueKeys: true,
+    customTags: [
+      {
+        tag: '!secret',
+        identify: () => false,
+        resolve(value: string) {
+          opts.onSecret?.(value);
+          return value;
+        },
+      },
+    ],
+  });
+  if (doc.errors.length) {
+    const problems = doc.errors.map((e) => {
+      const line = e.linePos?.[0]?.line;
+      return new HaplayError('E_YAML', e.message.split('\n')[0], {
+        where: { file, line },
+        hint: e.code === 'DUPLICATE_KEY' ? 'each key may appear once in a mapping' : 'check indentation and quoting around this line',
+      });
+    });
+    const [head, ...more] = problems;
+    throw new HaplayError(head.code, head.message, { where: head.where, hint: head.hint, more });
+  }
+  const data = doc.toJS({ maxAliasCount: 1000 });
+  return { file, data, lineOf: (path) => lineAt(doc, lineCounter, path) };
+}
+
+function lineAt(doc: Document, lc: LineCounter, path: (string | number)[]): number | undefined {
+  let node: unknown = doc.contents;
+  let offset: number | undefined = (node as Node | null)?.range?.[0];
+  for (const p of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(p));
+      if (!pair) break;
+      offset = (pair.key as Node).range?.[0];
+      node = pair.value;
+    } else if (isSeq(node) && typeof p === 'number') {
+      const item = node.items[p] as Node | undefined;
+      if (!item) break;
+      offset = item.range?.[0];
+      node = item;
+    } else break;
+  }
+  return offset === undefined ? undefined : lc.linePos(offset).line;
+}
