@@ -1,4 +1,5 @@
-// Shows a message or a variable. The engine prints result.msg at every verbosity.
+// Shows a message or a variable. TaskResult.msg is a string in the contract, so a structured value
+// is shown as JSON in msg and registered with its type kept in value.
 import { definePlugin } from './define.js';
 import type { Vars } from '../core/types.js';
 import { TaskFailed } from '../core/errors.js';
@@ -11,7 +12,7 @@ export interface DebugParams {
 export const debug = definePlugin<DebugParams>({
   name: 'debug',
   description: 'Show a message or the value of a variable (never changes anything)',
-  doc: 'msg is templated like every parameter, so it can show any expression of the host variables; var names a variable (dotted path allowed: ha.node_type) and shows its value with its type kept.',
+  doc: 'msg is templated like every parameter, so it can show any expression of the host variables; var names a variable (dotted path allowed: ha.node_type). The registered result has msg (text; other values as JSON) and value (the value with its type kept).',
   freeForm: 'msg',
   schema: {
     type: 'object',
@@ -28,8 +29,9 @@ export const debug = definePlugin<DebugParams>({
 
   async plan(p, ctx) {
     if (p.msg !== undefined && p.var !== undefined) throw new TaskFailed('debug takes msg or var, not both');
-    const msg = p.var !== undefined ? lookup(ctx.host.vars, p.var) : (p.msg ?? 'Hello world!');
-    return { changes: [], result: { msg }, noop: typeof msg === 'string' ? msg : JSON.stringify(msg) };
+    const value = p.var !== undefined ? lookup(ctx.host.vars, p.var) : (p.msg ?? 'Hello world!');
+    const msg = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
+    return { changes: [], result: { msg, value }, noop: msg };
   },
 });
 

@@ -56,10 +56,10 @@ runCases(test, [
     expect: { error: /must have required property 'that'/ },
   },
   {
-    title: 'debug msg keeps its type',
+    title: 'debug msg that is not text: JSON in msg, the typed value in value',
     plugin: debug,
     params: { msg: { a: [1, 2] } },
-    expect: { changes: [], result: { msg: { a: [1, 2] } }, noop: '{"a":[1,2]}' },
+    expect: { changes: [], result: { msg: '{"a":[1,2]}', value: { a: [1, 2] } }, noop: '{"a":[1,2]}' },
   },
   {
     title: 'debug free form',
@@ -72,7 +72,7 @@ runCases(test, [
     plugin: debug,
     params: { var: 'ha.remote_address' },
     vars,
-    expect: { changes: [], result: { msg: '10.77.0.12' } },
+    expect: { changes: [], result: { msg: '10.77.0.12', value: '10.77.0.12' } },
   },
   {
     title: 'debug var undefined says so',
