@@ -119,7 +119,8 @@ export class Engine {
       if (this.playAborted || this.env.signal.aborted) break;
       const failed = await this.runList(play.tasks, batch, 0);
       await this.flushHandlers(batch.filter((h) => !this.hosts.get(h)!.stopped));
-      if (failed.size === batch.length && play.serial.length && !this.playAborted) {
+      // Without an explicit budget, a batch that failed whole stops the rollout (as in Ansible).
+      if (failed.size === batch.length && play.serial.length && play.maxFailPercentage === undefined && !this.playAborted) {
         this.warnStop(`every host of the batch ${batch.join(', ')} failed; the remaining batches are not run`);
       }
     }
@@ -149,7 +150,10 @@ export class Engine {
         if (rescueFailed.has(h)) remaining.set(h, rescueFailed.get(h)!);
         else {
           remaining.delete(h);
-          this.hosts.get(h)!.counts.rescued++;
+          // A rescued failure is not a failure (as in Ansible); an unreachable host stays counted.
+          const counts = this.hosts.get(h)!.counts;
+          counts.rescued++;
+          if (failed.get(h) === 'failed') counts.failed--;
         }
       }
     }

@@ -159,13 +159,14 @@ async function executeOnce(env: ExecEnv, task: Task, host: string, vars: Vars): 
       secret: env.secret,
     };
     const work = async () => {
-      await transport.connect();
+      // No eager connect: debug, assert and set-fact must work on a host that is down (e.g. in rescue).
       plan = await plugin.plan(params, ctx);
       const data: Vars = {};
       if (!ctx.check) {
         for (const change of plan.changes) {
-          Object.assign(data, (await change.apply()) ?? {});
+          // Counted before it runs: a change that fails halfway may still have touched the host.
           applied++;
+          Object.assign(data, (await change.apply()) ?? {});
         }
       }
       return data;

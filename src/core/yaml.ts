@@ -48,7 +48,7 @@ export function parseYaml(text: string, file: string, opts: LoadOptions = {}): L
   });
   if (doc.errors.length) {
     const problems = doc.errors.map((e) => {
-      const line = e.linePos?.[0]?.line;
+      const line = e.linePos?.[0]?.line ?? lineCounter.linePos(e.pos[0]).line;
       return new HaplayError('E_YAML', e.message.split('\n')[0], {
         where: { file, line },
         hint: e.code === 'DUPLICATE_KEY' ? 'each key may appear once in a mapping' : 'check indentation and quoting around this line',
