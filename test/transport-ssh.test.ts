@@ -317,9 +317,10 @@ test('a dead host (no packets back) is detected by keepalive', async (t) => {
   const pids = [own.pid(), ...descendants(own.pid())];
   for (const p of pids) process.kill(p, 'SIGSTOP');
   t.teardown(() => {
-    for (const p of pids) {
+    // SIGKILL works on stopped processes, and leaves no orphan `sleep 30` behind.
+    for (const p of [...pids, ...descendants(own.pid())]) {
       try {
-        process.kill(p, 'SIGCONT');
+        process.kill(p, 'SIGKILL');
       } catch {
         /* gone */
       }
@@ -353,4 +354,30 @@ test('the pool hands out one transport per host for the whole run', async (t) =>
   );
   t.is((await a.exec('echo via pool')).stdout, 'via pool\n');
   await pool.closeAll();
+});
+
+// ---------------------------------------------------------------------------------------------
+// The persistent shell itself going wrong.
+
+test('a command that kills haplay’s shell fails the task; the next command gets a new shell', async (t) => {
+  const x = new SshTransport(sshd.spec(), { maxShells: 1 });
+  t.teardown(() => x.close());
+  const e = await t.throwsAsync(x.exec('kill -9 $PPID; sleep 5'));
+  t.is(code(e), 'E_TASK_FAILED');
+  t.is(e!.message, 'the remote shell on pbx-test ended (killed by SIGKILL) while running a command');
+  t.is((await x.exec('echo fresh')).stdout, 'fresh\n');
+});
+
+test('a shell that stops answering is reset by the local safety timer (E_TIMEOUT)', async (t) => {
+  const x = new SshTransport(sshd.spec(), { maxShells: 1 });
+  t.teardown(() => x.close());
+  // Tree: persistent sh → timeout → sh -c (this command). Stop the persistent shell: the command
+  // ends, but no end marker can ever be printed.
+  const started = Date.now();
+  const e = await t.throwsAsync(x.exec('kill -STOP $(ps -o ppid= -p $PPID)', { timeoutMs: 200 }));
+  const took = Date.now() - started;
+  t.is(code(e), 'E_TIMEOUT');
+  t.regex(e!.message, /remote shell stopped answering \(reset\)/);
+  t.true(took >= 5000 && took < 7000, `took ${took} ms`);
+  t.is((await x.exec('echo fresh')).stdout, 'fresh\n');
 });

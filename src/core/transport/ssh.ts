@@ -305,7 +305,7 @@ export class SshTransport implements Transport {
     const f = e.failure;
     if (!f) return new HaplayError('E_INTERNAL', errText(e), { where: this.where, cause: e });
     if (f.kind === 'closed' && f.exited && !conn.lost) {
-      const how = f.signal ? `killed by ${f.signal.startsWith("SIG") ? f.signal : `SIG${f.signal}`}` : `exit ${f.exitCode}`;
+      const how = f.signal ? `killed by ${f.signal.startsWith('SIG') ? f.signal : `SIG${f.signal}`}` : `exit ${f.exitCode}`;
       return new HaplayError('E_TASK_FAILED', `the remote shell on ${this.hostName} ended (${how}) while ${doing}`, {
         where: this.where,
         hint: 'a command that kills its parent shell ($$ or $PPID) ends haplay\'s shell; the next command opens a new one',
