@@ -254,6 +254,7 @@ export class Engine {
       status: o.status,
       item: hide && o.item !== undefined ? '(hidden)' : o.item,
       msg: hide ? (r.failed || r.changed ? HIDDEN : undefined) : r.msg,
+      noop: hide ? undefined : (r.noop as string | undefined),
       changes: hide ? undefined : r.changes,
       diff: hide ? undefined : r.diff,
       result: this.o.verbose && !hide ? r : undefined,

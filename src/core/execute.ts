@@ -180,7 +180,7 @@ async function executeOnce(env: ExecEnv, task: Task, host: string, vars: Vars): 
       failed: false,
       changes: p?.changes.map((c) => c.summary) ?? [],
     };
-    if (p && !p.changes.length && p.noop && result.msg === undefined) result.msg = p.noop;
+    if (p && !p.changes.length && p.noop) result.noop = p.noop;
     const diffs = p?.changes.map((c) => c.diff).filter((d): d is Diff => d !== undefined) ?? [];
     if (env.diff && diffs.length) result.diff = diffs;
   } catch (e) {

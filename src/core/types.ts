@@ -200,6 +200,8 @@ export type RunEvent =
       /** Item label when the task loops. */
       item?: string;
       msg?: string;
+      /** Why nothing needed doing (ok results), for -v. */
+      noop?: string;
       changes?: string[];
       diff?: Diff[];
       /** The registered data, only with -v and never for no_log tasks. */

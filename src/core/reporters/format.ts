@@ -130,15 +130,17 @@ export class TextFormat {
   }
 
   /** What follows "=> " on a status line, or '' when there is nothing to add. */
-  detail(e: Pick<HostResultEvent, 'status' | 'msg' | 'changes'>): string {
+  detail(e: Pick<HostResultEvent, 'status' | 'msg' | 'changes' | 'noop'>): string {
     const changes = e.changes?.filter(Boolean) ?? [];
     const msg = e.msg?.trim() ?? '';
     switch (e.status) {
       case 'changed':
         return changes.length ? changes.join('; ') : msg;
       case 'ok':
+        // A plugin's own message (debug, a service status) always shows; the noop reason
+        // ("ha.conf already says main") is for -v: a plain ok says enough.
+        return msg || (this.verbose ? (e.noop ?? '') : '');
       case 'skipped':
-        // The noop reason ("ha.conf already says main") is for -v; a plain ok says enough.
         return this.verbose ? msg : '';
       default:
         return msg || changes.join('; ');
