@@ -21,7 +21,7 @@ function script(): RunEvent[] {
     { type: 'play_start', play: P1, hosts: HOSTS },
     { type: 'task_start', play: P1, task: 'write ha.conf', plugin: 'ha-config', hosts: HOSTS, handler: false },
     { type: 'progress', play: P1, task: 'write ha.conf', host: 'pbx-main', message: 'reading ha.conf' },
-    { type: 'host_result', play: P1, task: 'write ha.conf', host: 'pbx-standby-long', status: 'ok', msg: 'ha.conf already says slave', durationMs: 40 },
+    { type: 'host_result', play: P1, task: 'write ha.conf', host: 'pbx-standby-long', status: 'ok', noop: 'ha.conf already says slave', durationMs: 40 },
     {
       type: 'host_result', play: P1, task: 'write ha.conf', host: 'pbx-main', status: 'changed',
       changes: ['write /etc/xivo/ha.conf'],
