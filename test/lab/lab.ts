@@ -104,6 +104,12 @@ async function startHost(h: LabHost): Promise<void> {
   await bootHost(h);
 }
 
+/** The Edge last, so that its prober finds the PBXs answering. */
+async function bootAll(hosts: LabHost[], start: (h: LabHost) => Promise<void>): Promise<void> {
+  await pool(hosts.filter((h) => h.role !== 'edge'), 8, start);
+  await pool(hosts.filter((h) => h.role === 'edge'), 8, start);
+}
+
 export interface UpOptions { pairs?: number; profile?: Profile; log?: Log }
 
 export async function up(opts: UpOptions = {}): Promise<LabState> {
@@ -128,7 +134,7 @@ export async function up(opts: UpOptions = {}): Promise<LabState> {
   await mounts.ensureNsDir();
   mounts.ensureMountpoints();
   log(`booting ${hosts.length} hosts`);
-  await pool(hosts, 8, startHost);
+  await bootAll(hosts, startHost);
   log('lab up');
   return state;
 }
@@ -164,7 +170,7 @@ export async function reset(opts: { log?: Log } = {}): Promise<void> {
   await heal();
   await clearSlow();
   const hosts = hostsOf(state);
-  await pool(hosts, 8, async (h) => {
+  await bootAll(hosts, async (h) => {
     await net.setLink(h, true);
     await startHost(h);
   });
