@@ -24,6 +24,7 @@ const runOptions = {
   'skip-tags': { type: 'string', array: true, describe: 'Skip tasks with one of these tags' },
   'extra-vars': { alias: 'e', type: 'string', array: true, describe: 'Variables: k=v, @vars.yml or a YAML/JSON mapping; highest precedence' },
   forks: { alias: 'f', type: 'number', default: 20, describe: 'Hosts worked on in parallel' },
+  'lock-wait': { type: 'number', default: 10, describe: 'Seconds to wait for another run\'s lock on a host before exiting with code 5' },
   json: { type: 'boolean', default: false, describe: 'NDJSON events on stdout (schema: docs/events.md)' },
   verbose: { alias: 'v', type: 'boolean', default: false, describe: 'Show registered results and progress' },
 } as const;

@@ -27,6 +27,7 @@ export async function runCommand(argv: Record<string, unknown>): Promise<void> {
         extraVars: (argv['extra-vars'] as string[] | undefined) ?? [],
         forks: Number(argv.forks ?? 20),
         verbose: argv.verbose === true,
+        lockWaitSeconds: Number(argv['lock-wait'] ?? 10),
         signal: controller.signal,
       },
       {

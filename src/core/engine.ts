@@ -2,7 +2,8 @@
 // host of the batch before task N+1 starts; blocks with rescue/always; handlers at the end of the
 // play and before a failing host stops; failure budgets counted across batches.
 import pLimit from 'p-limit';
-import { EXIT } from './errors.js';
+import { EXIT, HaplayError, isHaplayError } from './errors.js';
+import { lockHost, ownerLine, type HostLock } from './lock.js';
 import { runOnHost, statusOf, type ExecEnv, type ItemOutcome } from './execute.js';
 import type { Inventory } from './inventory.js';
 import type { Play, Playbook, Task } from './playbook.js';
@@ -33,6 +34,10 @@ export interface EngineOptions {
   /** Values to mask in every output. */
   secret?: (value: string) => void;
   signal?: AbortSignal;
+  /** Take each host's run lock before changing it (default: on, except in check mode). */
+  lock?: boolean;
+  /** How long to wait for another run's lock before giving up with exit code 5. */
+  lockWaitSeconds?: number;
 }
 
 type Failures = Map<string, 'failed' | 'unreachable'>;
@@ -49,6 +54,8 @@ export class Engine {
   private playHosts: string[] = [];
   private playAborted = false;
   private currentTask = '';
+  private readonly locks = new Map<string, Promise<HostLock>>();
+  private lockError?: HaplayError;
 
   constructor(private readonly o: EngineOptions) {
     this.src = {
@@ -73,6 +80,7 @@ export class Engine {
       warn: (host, message) => o.reporter.event({ type: 'warning', host, message }),
       secret: (v) => o.secret?.(v),
       signal: o.signal ?? new AbortController().signal,
+      lock: (h) => this.lockFor(h),
     };
   }
 
@@ -83,17 +91,20 @@ export class Engine {
     reporter.event({ type: 'run_start', playbook: playbook.file, check: this.env.check, diff: this.env.diff, at: new Date().toISOString() });
     try {
       for (const play of playbook.plays) {
-        if (this.env.signal.aborted) break;
+        if (this.env.signal.aborted || this.lockError) break;
         await this.runPlay(play);
       }
     } finally {
+      await this.releaseLocks();
       await this.o.transports.closeAll();
     }
     const counts = Object.fromEntries([...this.hosts].filter(([, s]) => s.touched).map(([h, s]) => [h, s.counts]));
     const all = Object.values(counts);
     const exitCode = this.env.signal.aborted
       ? EXIT.INTERRUPTED
-      : all.some((c) => c.failed > 0)
+      : this.lockError
+        ? EXIT.LOCKED
+        : all.some((c) => c.failed > 0)
         ? EXIT.FAILED
         : all.some((c) => c.unreachable > 0)
           ? EXIT.UNREACHABLE
@@ -115,8 +126,10 @@ export class Engine {
       return;
     }
     hosts.forEach((h) => (this.hosts.get(h)!.touched = true));
+    // Every host of the play is locked before the first change, so a second run stops before doing anything.
+    await Promise.all(hosts.map((h) => this.lockFor(h).catch(() => undefined)));
     for (const batch of batches(hosts, play.serial)) {
-      if (this.playAborted || this.env.signal.aborted) break;
+      if (this.playAborted || this.env.signal.aborted || this.lockError) break;
       const failed = await this.runList(play.tasks, batch, 0);
       await this.flushHandlers(batch.filter((h) => !this.hosts.get(h)!.stopped));
       // Without an explicit budget, a batch that failed whole stops the rollout (as in Ansible).
@@ -131,7 +144,7 @@ export class Engine {
   private async runList(tasks: Task[], hosts: string[], depth: number): Promise<Failures> {
     const failures: Failures = new Map();
     for (const task of tasks) {
-      if (this.playAborted || this.env.signal.aborted) break;
+      if (this.playAborted || this.env.signal.aborted || this.lockError) break;
       const live = hosts.filter((h) => !failures.has(h) && !this.hosts.get(h)!.stopped);
       if (!live.length) break;
       const f = task.kind === 'block' ? await this.runBlock(task, live, depth) : await this.runTask(task, live);
@@ -182,6 +195,37 @@ export class Engine {
     }
   }
 
+  /** Takes the host's run lock once per run; unreachable hosts are left for their first task to report. */
+  private lockFor(host: string): Promise<void> {
+    if (this.o.lock === false || (this.o.lock === undefined && this.env.check)) return Promise.resolve();
+    if (!this.o.inventory.hasHost(host)) return Promise.resolve(); // localhost: the control machine
+    let p = this.locks.get(host);
+    if (!p) {
+      p = lockHost(this.o.transports.get(host), ownerLine(this.o.playbook.file), this.o.lockWaitSeconds ?? 10);
+      this.locks.set(host, p);
+      p.catch((e: unknown) => {
+        this.locks.delete(host);
+        if (isHaplayError(e) && e.code === 'E_LOCKED') this.stopForLock(e);
+        else if (!isHaplayError(e) || (e.code !== 'E_UNREACHABLE' && e.code !== 'E_HOST_KEY')) {
+          this.o.reporter.event({ type: 'warning', host, message: `${(e as Error).message}; going on without the lock on ${host}` });
+        }
+      });
+    }
+    return p.then(() => undefined);
+  }
+
+  private stopForLock(e: HaplayError): void {
+    if (this.lockError) return;
+    this.lockError = e;
+    this.o.reporter.event({ type: 'warning', message: `${e.message}. Nothing more is done in this run.${e.hint ? ` (${e.hint})` : ''}` });
+  }
+
+  private async releaseLocks(): Promise<void> {
+    const held = await Promise.allSettled([...this.locks.values()]);
+    for (const r of held) if (r.status === 'fulfilled') r.value.release();
+    this.locks.clear();
+  }
+
   private warnStop(message: string): void {
     this.playAborted = true;
     this.o.reporter.event({ type: 'warning', message });
@@ -220,6 +264,7 @@ export class Engine {
       ),
     );
     for (const [h, o] of outcomes) {
+      if (o.result.error_code === 'E_LOCKED' && !this.lockError) this.stopForLock(new HaplayError('E_LOCKED', String(o.result.msg)));
       const receivers = task.runOnce ? hosts : [h];
       for (const r of receivers) this.record(task, r, o.status, o.result, h === r);
       if (o.status === 'failed' || o.status === 'unreachable') failures.set(h, o.status);

@@ -21,6 +21,8 @@ export interface ExecEnv {
   secret(value: string): void;
   /** Aborted on Ctrl-C. */
   signal: AbortSignal;
+  /** Takes the run lock on a host this task is about to change (no-op in check mode). */
+  lock(host: string): Promise<void>;
 }
 
 export interface ItemOutcome {
@@ -139,12 +141,14 @@ async function executeOnce(env: ExecEnv, task: Task, host: string, vars: Vars): 
     assertValid(plugin.schema, params, { code: 'E_PARAMS', where: task.where, prefix: task.plugin });
     const target = task.delegateTo ? render(task.delegateTo, vars) : host;
     const transport = env.transport(target);
+    if (target !== host) await env.lock(target);
     const ctx: TaskContext = {
       host: { name: host, vars },
       transport,
       transportFor: async (h) => {
         const t = env.transport(h);
         await t.connect();
+        await env.lock(h);
         return t;
       },
       hostvars: env.hostvars,

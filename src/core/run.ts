@@ -27,6 +27,8 @@ export interface RunRequest {
   extraVars?: string[];
   forks?: number;
   verbose?: boolean;
+  /** Seconds to wait for another run's lock on a host (then exit code 5). */
+  lockWaitSeconds?: number;
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
@@ -150,6 +152,7 @@ export async function runPrepared(p: Prepared, req: RunRequest, deps: RunDeps): 
     extraVars: p.extraVars,
     forks: req.forks,
     verbose: req.verbose,
+    lockWaitSeconds: req.lockWaitSeconds,
     secret: (v) => p.redactor.add(v),
     signal: req.signal,
   });

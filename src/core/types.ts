@@ -1,7 +1,7 @@
 // The public contract of haplay, in one file: what a plugin, a transport, a result and an event are.
 // Plugins plan, the engine applies: a plugin returns the changes still needed; "changed" means the
 // plan was not empty, so check mode and diff mode need nothing from the plugin.
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 
 export type Vars = Record<string, unknown>;
 
@@ -49,7 +49,21 @@ export interface Transport {
   writeFile(path: string, data: string | Buffer, opts?: WriteOptions): Promise<void>;
   /** A TCP stream to host:port as the remote host sees it (SSH direct-tcpip; local: a plain socket). */
   openTcp(host: string, port: number): Promise<Duplex>;
+  /**
+   * Starts a long-running command beside the shell (a lock holder, `tail -F`). It ends by itself,
+   * when end() is called (its stdin closes) or when the connection drops.
+   */
+  spawn(command: string): Promise<Spawned>;
   close(): Promise<void>;
+}
+
+export interface Spawned {
+  stdout: Readable;
+  stderr: Readable;
+  /** Exit status once the command has ended (128 + n when killed by signal n). */
+  exit: Promise<number>;
+  /** Closes the command's standard input and its channel. */
+  end(): void;
 }
 
 /** How to reach a host, resolved from inventory variables. */

@@ -86,6 +86,8 @@ export interface RunOpts {
   extraVars?: Vars;
   forks?: number;
   verbose?: boolean;
+  /** Take run locks (off by default so that logs hold only the tasks' commands). */
+  lock?: boolean;
   setup?: (host: string, t: FakeTransport) => void;
 }
 
@@ -144,6 +146,8 @@ export async function run(playbook: string, opts: RunOpts = {}): Promise<RunResu
     forks: opts.forks,
     verbose: opts.verbose,
     secret: (v) => redactor.add(v),
+    lock: opts.lock ?? false,
+    lockWaitSeconds: 1,
   });
   const code = await engine.run();
   await reporter.close();

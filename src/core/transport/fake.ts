@@ -1,7 +1,7 @@
 // A scripted transport for tests: commands are answered by rules, files live in memory, and the
 // host can be made unreachable. Every call is recorded so tests can assert what a plugin ran.
 import { PassThrough, type Duplex } from 'node:stream';
-import type { ExecOptions, ExecResult, Transport, WriteOptions } from '../types.js';
+import type { ExecOptions, ExecResult, Spawned, Transport, WriteOptions } from '../types.js';
 import { HaplayError } from '../errors.js';
 
 export type FakeReply = Partial<ExecResult> | ((command: string, stdin: string) => Partial<ExecResult>);
@@ -73,6 +73,19 @@ export class FakeTransport implements Transport {
   async openTcp(): Promise<Duplex> {
     this.check();
     return new PassThrough();
+  }
+
+  /** Runs the command through the rules, then stays open (like a lock holder) until end(). */
+  async spawn(command: string): Promise<Spawned> {
+    const r = await this.exec(command);
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    stdout.end(r.stdout);
+    stderr.end(r.stderr);
+    let done!: (code: number) => void;
+    const exit = new Promise<number>((res) => (done = res));
+    if (r.code !== 0) done(r.code);
+    return { stdout, stderr, exit, end: () => done(r.code) };
   }
 
   async close(): Promise<void> {}

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { ExecOptions, ExecResult, Transport, WriteOptions } from '../types.js';
+import type { ExecOptions, ExecResult, Spawned, Transport, WriteOptions } from '../types.js';
 import { HaplayError } from '../errors.js';
 import { shellReadFile, shellWriteFile } from './fileops.js';
 
@@ -65,6 +65,16 @@ export class LocalTransport implements Transport {
       s.once('connect', () => resolve(s));
       s.once('error', reject);
     });
+  }
+
+  async spawn(command: string): Promise<Spawned> {
+    const child = spawn('/bin/sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdin.on('error', () => {});
+    const exit = new Promise<number>((resolve) => {
+      child.on('error', () => resolve(127));
+      child.on('close', (code, signal) => resolve(code ?? 128 + signalNumber(signal)));
+    });
+    return { stdout: child.stdout, stderr: child.stderr, exit, end: () => child.stdin.end() };
   }
 
   async close(): Promise<void> {}

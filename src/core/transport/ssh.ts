@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { AnyAuthMethod, Client as ClientT, ClientChannel, ConnectConfig } from 'ssh2';
-import type { ConnectionSpec, ExecOptions, ExecResult, Transport, WriteOptions } from '../types.js';
+import type { ConnectionSpec, ExecOptions, ExecResult, Spawned, Transport, WriteOptions } from '../types.js';
 import { HaplayError } from '../errors.js';
 import { quote } from '../shell.js';
 import { shellReadFile, shellWriteFile } from './fileops.js';
@@ -353,6 +353,33 @@ export class SshTransport implements Transport {
       } catch (e) {
         reject(new HaplayError('E_UNREACHABLE', `connection to ${this.hostName} lost: ${errText(e)}`, { where: this.where }));
       }
+    });
+  }
+
+  async spawn(command: string): Promise<Spawned> {
+    const conn = await this.connection();
+    const wrapped = this.spec.become && this.spec.user !== 'root' ? `sudo -n /bin/sh -c ${quote(command)}` : command;
+    return new Promise<Spawned>((resolve, reject) => {
+      conn.client.exec(wrapped, (err: Error | undefined, channel: ClientChannel) => {
+        if (err) {
+          reject(new HaplayError(conn.lost ? 'E_UNREACHABLE' : 'E_TASK_FAILED', `cannot start a command on ${this.hostName}: ${errText(err)}`, { where: this.where }));
+          return;
+        }
+        const exit = new Promise<number>((res) => {
+          let code: number | undefined;
+          channel.on('exit', (c: number | null, signal?: string) => (code = c ?? 128 + (signal === 'KILL' ? 9 : signal === 'TERM' ? 15 : 1)));
+          channel.on('close', () => res(code ?? 255));
+        });
+        resolve({
+          stdout: channel,
+          stderr: channel.stderr,
+          exit,
+          end: () => {
+            channel.end();
+            channel.close();
+          },
+        });
+      });
     });
   }
 
