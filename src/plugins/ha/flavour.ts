@@ -1,6 +1,8 @@
 // What differs between the two products haplay keeps available: XiVO (seed 000: Main/Standby wording,
 // SIP expiry 1/5/2 min, xivo-sync, XiVO CC and Edge) and Wazo (seed 003: master/slave, 3/5/4 min,
 // wazo-sync). One table, so that no plugin hard-codes a path of one flavour.
+import { TaskFailed } from '../../core/errors.js';
+
 export type FlavourName = 'xivo' | 'wazo';
 
 /** sysconfd's words for a node; the operator may write main/standby or master/slave. */
@@ -28,6 +30,17 @@ export interface Flavour {
   /** Per-tenant sounds: every <tenant>/<subdir> except subdirs starting with these prefixes. */
   tenantSounds?: { root: string; skipPrefixes: string[] };
   sysconfdLog: string;
+  /** sysconfd's logger name in that log (ha-config writes its own lines in the same format). */
+  sysconfdLogger: string;
+  /**
+   * Which provd registrar configs HA edits: XiVO's web UI edits config `default` only, Wazo's confd
+   * every config of X_type registrar (domain.md §7).
+   */
+  provdScope: 'default' | 'registrars';
+  /** Wazo's confd leaves provd alone on disable when the node was standby (provd does not run there). */
+  provdKeepOnStandbyDisable: boolean;
+  /** provd's unit, restarted after its configs changed. */
+  provdUnit: string;
 }
 
 export interface SipExpiry {
@@ -77,6 +90,10 @@ export const FLAVOURS: Record<FlavourName, Flavour> = {
       '/var/lib/xivo/sounds/playback',
     ],
     sysconfdLog: '/var/log/xivo-sysconfd.log',
+    sysconfdLogger: 'xivo_sysconf.modules.ha',
+    provdScope: 'default',
+    provdKeepOnStandbyDisable: false,
+    provdUnit: 'xivo-provd',
   },
   wazo: {
     name: 'wazo',
@@ -98,6 +115,10 @@ export const FLAVOURS: Record<FlavourName, Flavour> = {
     ],
     tenantSounds: { root: '/var/lib/wazo/sounds/tenants', skipPrefixes: ['monitor', 'recording'] },
     sysconfdLog: '/var/log/wazo-sysconfd.log',
+    sysconfdLogger: 'wazo_sysconfd.plugins.ha_config.ha',
+    provdScope: 'registrars',
+    provdKeepOnStandbyDisable: true,
+    provdUnit: 'wazo-provd',
   },
 };
 
@@ -110,6 +131,10 @@ export const HA_PATHS = {
   isPrimary: '/var/lib/wazo/is-primary',
   isSecondary: '/var/lib/wazo/is-secondary',
   haKey: '/root/.ssh/xivo_id_rsa',
+  /** Starts/stops the telephony of a standby (domain.md §5); the same name in both products. */
+  standbyServices: 'xivo-manage-slave-services',
+  cronDir: '/etc/cron.d',
+  postgresqlEtc: '/etc/postgresql',
   sysconfd: { host: '127.0.0.1', port: 8668 },
 } as const;
 
@@ -136,4 +161,28 @@ export function roleWord(flavour: FlavourName, t: NodeType): string {
 
 export function flavourOf(name: unknown): Flavour {
   return FLAVOURS[name === 'wazo' ? 'wazo' : 'xivo'];
+}
+
+/** The PBX-wide groups of the service tool (domain.md §10). */
+export const SERVICE_GROUPS = ['all', 'default', 'xivo', 'wazo', 'xivo-nomonit', 'wazo-nomonit'] as const;
+
+/** The cron lines sysconfd writes for a node (domain.md §1 step 3); null: no file. */
+export function cronFor(flavour: Flavour, t: NodeType, remote: string): { main: string | null; standby: string | null } {
+  if (t === 'master') {
+    return {
+      main: `0 * * * * root /usr/sbin/xivo-master-slave-db-replication ${remote} >/dev/null\n0 * * * * root ${flavour.syncTool} >/dev/null\n`,
+      standby: null,
+    };
+  }
+  if (t === 'slave') return { main: null, standby: `* * * * * root /usr/sbin/xivo-check-master-status ${remote} >/dev/null\n` };
+  return { main: null, standby: null };
+}
+
+/** The flavour of a task: its own param, else the host variable `flavour`, else xivo. */
+export function flavourFor(param: unknown, hostVars: Record<string, unknown>): Flavour {
+  const v = param ?? hostVars.flavour ?? 'xivo';
+  if (v !== 'xivo' && v !== 'wazo') {
+    throw new TaskFailed(`unknown flavour ${JSON.stringify(v)}`, undefined, 'flavour is xivo or wazo (host variable "flavour", or -e flavour=wazo)');
+  }
+  return FLAVOURS[v];
 }

@@ -1,0 +1,55 @@
+// Small shell probes shared by the HA plugins: several files and flags read in one exec, bytes as
+// base64 so that anything survives the text channel.
+import { TaskFailed } from '../../core/errors.js';
+import { quote } from '../../core/shell.js';
+import type { Transport } from '../../core/types.js';
+
+/** Shell lines printing `F<TAB>path<TAB>base64` for a regular file and `A<TAB>path` otherwise. */
+export function readFilesScript(paths: string[]): string {
+  return paths
+    .map((p) => `if [ -f ${quote(p)} ]; then printf 'F\\t%s\\t' ${quote(p)}; base64 -w 0 < ${quote(p)} || exit 1; echo; else printf 'A\\t%s\\n' ${quote(p)}; fi`)
+    .join('\n');
+}
+
+/** Lines of a probe's output that are not file lines, and the files by path (null: absent). */
+export function parseProbe(stdout: string): { files: Map<string, Buffer | null>; lines: string[] } {
+  const files = new Map<string, Buffer | null>();
+  const lines: string[] = [];
+  for (const line of stdout.split('\n')) {
+    const [tag, path, b64] = line.split('\t');
+    if (tag === 'F' && path !== undefined) files.set(path, Buffer.from(b64 ?? '', 'base64'));
+    else if (tag === 'A' && path !== undefined) files.set(path, null);
+    else if (line !== '') lines.push(line);
+  }
+  return { files, lines };
+}
+
+export async function runProbe(transport: Transport, script: string, what: string): Promise<{ files: Map<string, Buffer | null>; lines: string[] }> {
+  const r = await transport.exec(script);
+  if (r.code !== 0) throw new TaskFailed(`cannot read ${what} on ${transport.hostName}: ${r.stderr.trim() || `exit ${r.code}`}`);
+  return parseProbe(r.stdout);
+}
+
+/** Runs a shell script as a change; fails with its stderr. */
+export async function runOrFail(transport: Transport, script: string, what: string): Promise<string> {
+  const r = await transport.exec(script);
+  if (r.code !== 0) {
+    throw new TaskFailed(`cannot ${what} on ${transport.hostName}: ${(r.stderr.trim() || r.stdout.trim()).split('\n').pop() || `exit ${r.code}`}`, {
+      rc: r.code,
+      stdout: r.stdout,
+      stderr: r.stderr,
+    });
+  }
+  return r.stdout;
+}
+
+/** The file's lines without those starting with prefix, plus `append`; unchanged bytes when nothing moves (as sysconfd's sed + append). */
+export function rewriteLines(current: Buffer | null, prefix: string, append: string | null): Buffer {
+  const text = current?.toString('utf8') ?? '';
+  const lines = text === '' ? [] : text.split('\n');
+  if (lines.length && lines[lines.length - 1] === '') lines.pop();
+  const kept = lines.filter((l) => !l.startsWith(prefix));
+  if (kept.length === lines.length && append === null) return current ?? Buffer.alloc(0);
+  if (append !== null) kept.push(append);
+  return Buffer.from(kept.length ? kept.join('\n') + '\n' : '', 'utf8');
+}
