@@ -4,9 +4,10 @@ import { assert } from './assert.js';
 import { command } from './command.js';
 import { debug } from './debug.js';
 import { file } from './file/index.js';
+import { haPlugins } from './ha/plugins.js';
 import { setFact } from './set-fact.js';
 import { waitFor } from './wait-for/index.js';
 
-export const builtinPlugins: Plugin[] = [command, file, assert, debug, setFact, waitFor];
+export const builtinPlugins: Plugin[] = [command, file, assert, debug, setFact, waitFor, ...haPlugins];
 
 export { assert, command, debug, file, setFact, waitFor };
