@@ -5,9 +5,11 @@ import { command } from './command.js';
 import { debug } from './debug.js';
 import { file } from './file/index.js';
 import { haPlugins } from './ha/plugins.js';
+import { pgReplicate } from './pg-replicate/index.js';
+import { rsync } from './rsync/index.js';
 import { setFact } from './set-fact.js';
 import { waitFor } from './wait-for/index.js';
 
-export const builtinPlugins: Plugin[] = [command, file, assert, debug, setFact, waitFor, ...haPlugins];
+export const builtinPlugins: Plugin[] = [command, file, assert, debug, setFact, waitFor, pgReplicate, rsync, ...haPlugins];
 
-export { assert, command, debug, file, setFact, waitFor };
+export { assert, command, debug, file, pgReplicate, rsync, setFact, waitFor };
