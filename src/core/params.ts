@@ -1,28 +1,11 @@
-// One ajv instance checks every schema in haplay: the playbook, the inventory and each plugin's params.
+// One set of ajv options checks every schema in haplay: the playbook, the inventory and each plugin's params.
 // Every error is collected and turned into the operator's words, with the nearest valid key suggested.
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import addFormatsPkg from 'ajv-formats';
+import type { ErrorObject } from 'ajv';
 import { closest, distance } from 'fastest-levenshtein';
 import { HaplayError, type ErrorCode, type Where } from './errors.js';
 import { isTemplate } from './template.js';
 import type { JSONSchema } from './types.js';
-
-const addFormats = addFormatsPkg as unknown as (ajv: Ajv) => Ajv;
-
-export const ajv = addFormats(
-  new Ajv({ allErrors: true, useDefaults: true, coerceTypes: true, strict: false, allowUnionTypes: true }),
-);
-
-const compiledBySchema = new WeakMap<JSONSchema, ValidateFunction>();
-
-function compile(schema: JSONSchema): ValidateFunction {
-  let v = compiledBySchema.get(schema);
-  if (!v) {
-    v = ajv.compile(schema);
-    compiledBySchema.set(schema, v);
-  }
-  return v;
-}
+import { validatorFor } from './validators.js';
 
 export interface CheckOptions {
   code: ErrorCode;
@@ -40,7 +23,7 @@ export interface CheckOptions {
  * one HaplayError each; an empty list means valid.
  */
 export function check(schema: JSONSchema, data: unknown, opts: CheckOptions): HaplayError[] {
-  const validate = compile(schema);
+  const validate = validatorFor(schema);
   if (validate(data)) return [];
   const errors = (validate.errors ?? []).filter((e) => !(opts.templatesPending && touchesTemplate(data, e)));
   return dedupe(errors).map((e) => toError(e, schema, data, opts));
