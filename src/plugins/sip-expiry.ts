@@ -4,7 +4,7 @@ import { TaskFailed } from '../core/errors.js';
 import type { Vars } from '../core/types.js';
 import { definePlugin } from './define.js';
 import { dbOptionsOf, dbSchemaProperties, withDb, type Db, type DbParams } from './ha/db.js';
-import { flavourFor, nodeTypeOf, type SipExpiry } from './ha/flavour.js';
+import { flavourFor, nodeTypeOf, type Flavour, type SipExpiry } from './ha/flavour.js';
 
 export interface SipExpiryParams extends DbParams {
   state?: 'on' | 'off';
@@ -62,17 +62,7 @@ export const sipExpiry = definePlugin<SipExpiryParams>({
     if ((p.state === undefined) === (p.node_type === undefined)) {
       throw new TaskFailed(`sip-expiry needs exactly one of state, node_type${p.state !== undefined ? ' (got both)' : ''}`);
     }
-    const flavour = flavourFor(p.flavour, ctx.host.vars);
-    const on = p.state !== undefined ? p.state === 'on' : nodeTypeOf(p.node_type!) !== 'disabled';
-    const base = on ? flavour.sipExpiry.ha : flavour.sipExpiry.off;
-    const want: SipExpiry = {
-      minexpiry: p.minexpiry ?? base.minexpiry,
-      maxexpiry: p.maxexpiry ?? base.maxexpiry,
-      defaultexpiry: p.defaultexpiry ?? base.defaultexpiry,
-    };
-    if (!(want.minexpiry <= want.defaultexpiry && want.defaultexpiry <= want.maxexpiry)) {
-      throw new TaskFailed(`SIP expiry must be minexpiry <= defaultexpiry <= maxexpiry (got ${format(want).replace(/\n/g, ', ')})`);
-    }
+    const { flavour, on, want } = wantedExpiry(p, ctx.host.vars);
     if (p.db_password) ctx.secret(p.db_password);
     const t = ctx.transport;
     const rows = await withDb(t, dbOptionsOf(p, { readOnly: true }), readRows);
@@ -80,9 +70,8 @@ export const sipExpiry = definePlugin<SipExpiryParams>({
     if (rows === null) {
       return { changes: [], result: { ...result, expiry: null }, noop: 'no staticsip table in this database (chan_sip removed): no SIP expiry to set' };
     }
-    const before = current(rows);
+    const { before, differ } = compareRows(rows, want);
     result.before = before;
-    const differ = KEYS.filter((k) => rows.every((r) => r.var_name !== k) || rows.some((r) => r.var_name === k && (r.var_val !== String(want[k]) || r.commented !== 0)));
     if (!differ.length) return { changes: [], result, noop: `SIP expiry already ${KEYS.map((k) => `${k} ${want[k]}`).join(', ')}` };
     return {
       result,
@@ -109,7 +98,34 @@ export const sipExpiry = definePlugin<SipExpiryParams>({
   },
 });
 
-interface Row {
+/** The values asked for: state or node_type, the flavour's defaults, the overrides. */
+export function wantedExpiry(p: SipExpiryParams, hostVars: Vars): { flavour: Flavour; on: boolean; want: SipExpiry } {
+  if ((p.state === undefined) === (p.node_type === undefined)) {
+    throw new TaskFailed(`sip-expiry needs exactly one of state, node_type${p.state !== undefined ? ' (got both)' : ''}`);
+  }
+  const flavour = flavourFor(p.flavour, hostVars);
+  const on = p.state !== undefined ? p.state === 'on' : nodeTypeOf(p.node_type!) !== 'disabled';
+  const base = on ? flavour.sipExpiry.ha : flavour.sipExpiry.off;
+  const want: SipExpiry = {
+    minexpiry: p.minexpiry ?? base.minexpiry,
+    maxexpiry: p.maxexpiry ?? base.maxexpiry,
+    defaultexpiry: p.defaultexpiry ?? base.defaultexpiry,
+  };
+  if (!(want.minexpiry <= want.defaultexpiry && want.defaultexpiry <= want.maxexpiry)) {
+    throw new TaskFailed(`SIP expiry must be minexpiry <= defaultexpiry <= maxexpiry (got ${format(want).trim().replace(/\n/g, ', ')})`);
+  }
+  return { flavour, on, want };
+}
+
+/** The values found and the keys whose rows must change (missing, other value, or commented). */
+export function compareRows(rows: Row[], want: SipExpiry): { before: ReturnType<typeof current>; differ: (typeof KEYS)[number][] } {
+  const differ = KEYS.filter(
+    (k) => rows.every((r) => r.var_name !== k) || rows.some((r) => r.var_name === k && (r.var_val !== String(want[k]) || r.commented !== 0)),
+  );
+  return { before: current(rows), differ };
+}
+
+export interface Row {
   var_name: string;
   var_val: string | null;
   commented: number;
