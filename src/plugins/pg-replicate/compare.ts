@@ -31,11 +31,11 @@ export interface Catalog {
 }
 
 export async function readCatalog(db: pg.Client): Promise<Catalog> {
-  const [enc, tables, seqs, refs] = await Promise.all([
-    db.query<{ enc: string; collate: string }>(
+  // One after the other: a pg client runs one query at a time.
+  const enc = await db.query<{ enc: string; collate: string }>(
       'SELECT pg_encoding_to_char(encoding) AS enc, datcollate AS collate FROM pg_database WHERE datname = current_database()',
-    ),
-    db.query<{ name: string; cols: Column[]; pk: string[] | null; est: string }>(`
+    );
+  const tables = await db.query<{ name: string; cols: Column[]; pk: string[] | null; est: string }>(`
       SELECT c.relname AS name,
         (SELECT json_agg(json_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod)) ORDER BY a.attnum)
            FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '') AS cols,
@@ -45,19 +45,18 @@ export async function readCatalog(db: pg.Client): Promise<Catalog> {
           WHERE i.indrelid = c.oid AND i.indisprimary) AS pk,
         (CASE WHEN c.reltuples > 0 THEN c.reltuples ELSE c.relpages * 100 END)::bigint AS est
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY c.relname`),
-    db.query<{ name: string; owner: string | null }>(`
+      WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY c.relname`);
+  const seqs = await db.query<{ name: string; owner: string | null }>(`
       SELECT s.relname AS name, t.relname AS owner
       FROM pg_class s JOIN pg_namespace n ON n.oid = s.relnamespace
       LEFT JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.oid AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
       LEFT JOIN pg_class t ON t.oid = d.refobjid
-      WHERE n.nspname = 'public' AND s.relkind = 'S' ORDER BY s.relname`),
-    db.query<{ src: string; dst: string }>(`
+      WHERE n.nspname = 'public' AND s.relkind = 'S' ORDER BY s.relname`);
+  const refs = await db.query<{ src: string; dst: string }>(`
       SELECT r.relname AS src, f.relname AS dst FROM pg_constraint k
       JOIN pg_class r ON r.oid = k.conrelid JOIN pg_class f ON f.oid = k.confrelid
       JOIN pg_namespace rn ON rn.oid = r.relnamespace JOIN pg_namespace fn ON fn.oid = f.relnamespace
-      WHERE k.contype = 'f' AND rn.nspname = 'public' AND fn.nspname = 'public'`),
-  ]);
+      WHERE k.contype = 'f' AND rn.nspname = 'public' AND fn.nspname = 'public'`);
   return {
     encoding: enc.rows[0]?.enc ?? 'unknown',
     collate: enc.rows[0]?.collate ?? 'unknown',

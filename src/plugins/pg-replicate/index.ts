@@ -127,7 +127,7 @@ export const pgReplicate = definePlugin<PgReplicateParams>({
       throw new TaskFailed(
         `refusing to replicate ${ctx.host.name} → ${standbyName}: ${problems.map((x) => x.message).join('; ')}`,
         { guards: problems.map((x) => x.message) },
-        problems.map((x) => x.hint).join('; '),
+        [...new Set(problems.map((x) => x.hint))].join('; '),
       );
     }
     for (const x of problems) ctx.warn(`force: true: replicating anyway although ${x.message}`);
@@ -161,12 +161,8 @@ export const pgReplicate = definePlugin<PgReplicateParams>({
       if (missingSeq.length) {
         throw new TaskFailed(`sequences only on ${ctx.host.name} (main): ${missingSeq.join(', ')}`, undefined, 'the schemas differ: upgrade both nodes to the same version');
       }
-      const [mainBlocks, sbBlocks, mainSeq, sbSeq] = await Promise.all([
-        blockHashes(mains, specs, estimates),
-        blockHashes(standbys, specs, estimates),
-        sequenceValues(mains[mains.length - 1], seqNames),
-        sequenceValues(standbys[standbys.length - 1], seqNames),
-      ]);
+      const [mainSeq, sbSeq] = await Promise.all([sequenceValues(mains[0], seqNames), sequenceValues(standbys[0], seqNames)]);
+      const [mainBlocks, sbBlocks] = await Promise.all([blockHashes(mains, specs, estimates), blockHashes(standbys, specs, estimates)]);
 
       const plans: TablePlan[] = [];
       const work: ((conn: number) => Promise<void>)[] = [];

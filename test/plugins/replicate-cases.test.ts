@@ -1,0 +1,363 @@
+// pg-replicate and rsync as data: the hosts' answers in, the plan, commands and refusals out, over
+// fake transports (the main and the standby). The databases themselves are tested in the lab
+// (test/replication/).
+import test from 'ava';
+import { FakeTransport, type FakeRule } from '../../src/core/transport/fake.js';
+import type { Vars } from '../../src/core/types.js';
+import { FLAVOURS, REPLICATION_EXCLUDED } from '../../src/plugins/ha/flavour.js';
+import type { Catalog } from '../../src/plugins/pg-replicate/compare.js';
+import { tableSpec, keyMatch, checkSchemas } from '../../src/plugins/pg-replicate/compare.js';
+import { guardProblems, parseProbe } from '../../src/plugins/pg-replicate/guards.js';
+import { checkLocale, pgReplicate, replicatedSequences, truncatableSet } from '../../src/plugins/pg-replicate/index.js';
+import { parseItemised, rsync, rsyncCommand } from '../../src/plugins/rsync/index.js';
+import { makeTaskContext, runPlugin } from '../helpers/plugin-cases.js';
+
+const SEP = '@@haplay@@';
+const probe = (conf: string | null, flags: string[], status = '') =>
+  `${conf ?? `${SEP}absent`}\n${SEP}\n${flags.map((f) => f + '\n').join('')}${SEP}\n${status}`;
+const MASTER = '{"node_type": "master", "remote_address": "10.0.0.12"}';
+const SLAVE = '{"node_type": "slave", "remote_address": "10.0.0.11"}';
+const STOPPED = 'Checking services...\n\tstopped\t\txivo-provd\n\tstopped\t\tasterisk\n';
+const RUNNING = 'Checking services...\n\trunning\t\txivo-provd\n\trunning\t\tasterisk\n';
+
+interface TwoHostCase {
+  title: string;
+  plugin: typeof pgReplicate | typeof rsync;
+  params: unknown;
+  main?: FakeRule[];
+  standby?: FakeRule[];
+  standbyFiles?: Record<string, string>;
+  vars?: Vars;
+  check?: boolean;
+  expect: {
+    changes?: string[];
+    main?: (string | RegExp)[];
+    standby?: (string | RegExp)[];
+    error?: RegExp;
+    noop?: RegExp;
+    result?: Vars;
+    warnings?: RegExp[];
+    standbyFiles?: Record<string, string>;
+  };
+}
+
+async function runTwo(t: import('ava').ExecutionContext, c: TwoHostCase): Promise<void> {
+  const main = new FakeTransport('pbx-main', c.main ?? []);
+  const standby = new FakeTransport('pbx-standby', c.standby ?? []);
+  for (const [p, d] of Object.entries(c.standbyFiles ?? {})) standby.files.set(p, { data: Buffer.from(d) });
+  const { ctx, warnings } = makeTaskContext(main, { flavour: 'xivo', ...c.vars }, {
+    check: c.check,
+    transports: { 'pbx-standby': standby },
+    groups: { pbx_main: ['pbx-main'], pbx_standby: ['pbx-standby'] },
+    hostvars: { 'pbx-standby': { voip_address: '10.0.0.12', flavour: c.vars?.flavour ?? 'xivo' } },
+  });
+  let out: Awaited<ReturnType<typeof runPlugin>> | undefined;
+  let err: unknown;
+  try {
+    out = await runPlugin(c.plugin, c.params, ctx);
+  } catch (e) {
+    err = e;
+  }
+  const e = c.expect;
+  if (e.error) {
+    t.truthy(err, 'expected a failure');
+    t.regex(`${(err as Error)?.message} hint: ${(err as { hint?: string })?.hint}`, e.error);
+  } else if (err) throw err;
+  if (out) {
+    if (e.changes) t.deepEqual(out.plan.changes.map((x) => x.summary), e.changes);
+    if (e.noop) t.regex(out.plan.noop ?? '', e.noop);
+    if (e.result) t.like(out.result, e.result);
+  }
+  const cmds = (list: string[], want: (string | RegExp)[] | undefined, who: string) => {
+    if (!want) return;
+    t.is(list.length, want.length, `${who} commands:\n${list.join('\n---\n')}`);
+    want.forEach((w, i) => (typeof w === 'string' ? t.true((list[i] ?? '').includes(w), `${who} ${i}: ${list[i]}`) : t.regex(list[i] ?? '', w)));
+  };
+  cmds(main.commands, e.main, 'main');
+  cmds(standby.commands, e.standby, 'standby');
+  for (const w of e.warnings ?? []) t.true(warnings.some((x) => w.test(x)), warnings.join('\n'));
+  for (const [p, d] of Object.entries(e.standbyFiles ?? {})) t.is(standby.files.get(p)?.data.toString(), d);
+}
+
+// ---------------------------------------------------------------------------------------------
+// pg-replicate: the guards refuse before any database is touched.
+
+const guardCases: TwoHostCase[] = [
+  {
+    title: 'refuses when the source is not the main',
+    plugin: pgReplicate,
+    params: {},
+    main: [{ match: 'cat /etc/xivo/ha.conf', reply: { stdout: probe(null, []) } }],
+    standby: [{ match: 'cat /etc/xivo/ha.conf', reply: { stdout: probe(SLAVE, ['is-secondary', 'disabled'], STOPPED) } }],
+    expect: { error: /pbx-main is not the main: \/etc\/xivo\/ha.conf is absent \(HA disabled\).*hint: set the HA roles first/ },
+  },
+  {
+    title: 'refuses when the standby is serving (asterisk running, telephony enabled)',
+    plugin: pgReplicate,
+    params: {},
+    main: [{ match: 'cat /etc/xivo/ha.conf', reply: { stdout: probe(MASTER, ['is-primary']) } }],
+    standby: [{ match: 'cat /etc/xivo/ha.conf', reply: { stdout: probe(SLAVE, ['is-secondary'], RUNNING) } }],
+    expect: {
+      error: /pbx-standby is serving: asterisk is running \(xivo-service status xivo\) and \/var\/lib\/xivo\/disabled is absent.*would erase it.*hint: fail back first/,
+      standby: [/xivo-service status xivo/],
+    },
+  },
+  {
+    title: 'refuses a standby whose disabled flag is gone even with asterisk stopped',
+    plugin: pgReplicate,
+    params: {},
+    main: [{ match: 'cat /etc/xivo/ha.conf', reply: { stdout: probe(MASTER, ['is-primary']) } }],
+    standby: [{ match: 'cat /etc/xivo/ha.conf', reply: { stdout: probe(SLAVE, ['is-secondary'], STOPPED) } }],
+    expect: { error: /pbx-standby is serving: \/var\/lib\/xivo\/disabled is absent/ },
+  },
+  {
+    title: 'refuses a target that is not the standby, and says both problems',
+    plugin: pgReplicate,
+    params: {},
+    main: [{ match: 'cat /etc/xivo/ha.conf', reply: { stdout: probe(MASTER, []) } }],
+    standby: [{ match: 'cat /etc/xivo/ha.conf', reply: { stdout: probe(MASTER, ['is-primary', 'disabled'], STOPPED) } }],
+    expect: { error: /pbx-main has no \/var\/lib\/wazo\/is-primary sentinel.*pbx-standby is not the standby: \/etc\/xivo\/ha.conf says node_type master/ },
+  },
+  {
+    title: 'wazo words and paths: master/slave, wazo-service, /var/lib/wazo/disabled',
+    plugin: pgReplicate,
+    params: {},
+    vars: { flavour: 'wazo' },
+    main: [{ match: 'cat /etc/xivo/ha.conf', reply: { stdout: probe(MASTER, ['is-primary']) } }],
+    standby: [{ match: 'wazo-service status wazo', reply: { stdout: probe(SLAVE, ['is-secondary'], RUNNING) } }],
+    expect: { error: /pbx-standby is serving: asterisk is running \(wazo-service status wazo\) and \/var\/lib\/wazo\/disabled is absent.*while the master was lost/ },
+  },
+  {
+    title: 'the standby cannot be the main itself',
+    plugin: pgReplicate,
+    params: { standby: 'pbx-main' },
+    expect: { error: /pbx-main cannot replicate onto itself/ },
+  },
+];
+for (const c of guardCases) test(`pg-replicate: ${c.title}`, (t) => runTwo(t, c));
+
+test('pg-replicate: probe parsing and guard rules as data', (t) => {
+  const s = parseProbe('sb', probe(SLAVE, ['is-secondary', 'disabled'], STOPPED), true);
+  t.like(s, { nodeType: 'slave', secondary: true, primary: false, disabledFlag: true, asteriskRunning: false });
+  const m = parseProbe('m', probe(MASTER, ['is-primary']), false);
+  t.deepEqual(guardProblems(m, s, FLAVOURS.xivo, FLAVOURS.xivo), []);
+  t.is(parseProbe('x', probe('not json', []), false).nodeType, 'unknown');
+  t.is(guardProblems(m, { ...s, asteriskRunning: true }, FLAVOURS.xivo, FLAVOURS.xivo).length, 1);
+});
+
+// ---------------------------------------------------------------------------------------------
+// pg-replicate: the SQL it builds and the decisions it takes from the catalogs.
+
+const cat = (tables: Record<string, { cols: string[]; pk: string[]; types?: Record<string, string> }>, extra: Partial<Catalog> = {}): Catalog => ({
+  encoding: 'UTF8',
+  collate: 'C.UTF-8',
+  tables: new Map(Object.entries(tables).map(([name, d]) => [name, { name, pk: d.pk, estimate: 1000, columns: d.cols.map((c) => ({ name: c, type: d.types?.[c] ?? 'integer' })) }])),
+  sequences: new Map(),
+  references: [],
+  ...extra,
+});
+
+test('pg-replicate: integer keys hash in id ranges, other keys in hash buckets, tables without a key whole', (t) => {
+  const c = cat({
+    users: { cols: ['id', 'name'], pk: ['id'], types: { name: 'text' } },
+    auth_user: { cols: ['uuid', 'tenant'], pk: ['uuid'], types: { uuid: 'uuid', tenant: 'uuid' } },
+    user_line: { cols: ['user_id', 'line_id'], pk: ['user_id', 'line_id'] },
+    nokey: { cols: ['a'], pk: [] },
+  });
+  const users = tableSpec(c.tables.get('users')!, 0);
+  t.is(users.kind, 'int');
+  t.is(users.bucket, '("id"::bigint >> 9)');
+  t.is(users.rowHash, `('x' || left(md5(ROW("id", "name")::text), 16))::bit(64)::bigint`);
+  t.is(keyMatch(users, c.tables.get('users')!, ['1', '5']), `"id" = ANY('{"1","5"}'::bigint[])`);
+  const au = tableSpec(c.tables.get('auth_user')!, 0);
+  t.is(au.kind, 'single');
+  t.is(au.bucket, '((hashtext("uuid"::text) & 2147483647) % 2)');
+  t.is(keyMatch(au, c.tables.get('auth_user')!, ['a-b']), `"uuid" = ANY('{"a-b"}'::uuid[])`);
+  const ul = tableSpec(c.tables.get('user_line')!, 5000);
+  t.is(ul.kind, 'composite');
+  t.is(ul.bucket, '((hashtext(ROW("user_id", "line_id")::text) & 2147483647) % 10)');
+  t.is(keyMatch(ul, c.tables.get('user_line')!, [`(1,2)`, `(3,"it's")`]), `ROW("user_id", "line_id")::text = ANY(E'{"(1,2)","(3,\\\\"it''s\\\\")"}'::text[])`);
+  t.is(tableSpec(c.tables.get('nokey')!, 0).kind, 'none');
+});
+
+test('pg-replicate: TRUNCATE only tables whose referencing tables are emptied too; the rest is deleted', (t) => {
+  const refs: [string, string][] = [['auth_user', 'auth_tenant'], ['auth_tenant', 'auth_user'], ['context', 'tenant'], ['tenant', 'auth_tenant']];
+  t.deepEqual(truncatableSet(new Set(['auth_user', 'auth_tenant']), refs), []);
+  t.deepEqual(truncatableSet(new Set(['auth_user', 'auth_tenant', 'tenant', 'context']), refs), ['auth_tenant', 'auth_user', 'context', 'tenant']);
+  t.deepEqual(truncatableSet(new Set(['context', 'staticsip']), refs), ['context', 'staticsip']);
+});
+
+test('pg-replicate: sequences of excluded tables are not copied (by owner or by <table>_id_seq)', (t) => {
+  const c = cat({}, { sequences: new Map([['cel_id_seq', 'cel'], ['users_id_seq', 'users'], ['odd_name', 'queue_log'], ['netiface_id_seq', null], ['free', null]]) });
+  t.deepEqual(replicatedSequences(c, new Set(REPLICATION_EXCLUDED)), ['users_id_seq', 'free']);
+});
+
+test('pg-replicate: schemas and locale must match, in the operator\'s words', (t) => {
+  const a = cat({ users: { cols: ['id'], pk: ['id'] }, cel: { cols: ['id'], pk: ['id'] }, newtable: { cols: ['id'], pk: ['id'] } });
+  const b = cat({ users: { cols: ['id'], pk: ['id'] } });
+  const e = t.throws(() => checkSchemas(a, b, 'pbx-main', 'pbx-standby', new Set(['cel'])));
+  t.is(e?.message, 'tables differ between the main and the standby: only on pbx-main (main): newtable');
+  t.regex((e as { hint?: string }).hint ?? '', /upgrade both nodes to the same version/);
+  const c2 = cat({ users: { cols: ['id', 'x'], pk: ['id'] } });
+  t.throws(() => checkSchemas(c2, b, 'm', 's', new Set()), { message: /table users has different columns/ });
+  const latin = { ...b, encoding: 'LATIN1', collate: 'fr_FR' };
+  const l = t.throws(() => checkLocale(b, latin, 'pbx-main', 'pbx-standby', 'asterisk'));
+  t.regex(l?.message ?? '', /asterisk database on pbx-standby \(standby\) is encoded LATIN1, not UTF8/);
+  t.regex((l as { hint?: string }).hint ?? '', /createdb -l en_US.UTF-8 -O asterisk -T template0/);
+  t.throws(() => checkLocale({ ...b, encoding: 'SQL_ASCII' }, b, 'pbx-main', 'pbx-standby', 'asterisk'), { message: /encoded differently: SQL_ASCII on pbx-main/ });
+});
+
+// ---------------------------------------------------------------------------------------------
+// rsync
+
+const KEY_OK: FakeRule = { match: 'cat /root/.ssh/xivo_id_rsa.pub', reply: { stdout: 'ssh-rsa AAAAkey XiVO HA\n' } };
+/** A fresh rule each time: the fake counts `times` down on the rule object itself. */
+const noKey = (): FakeRule => ({ match: 'cat /root/.ssh/xivo_id_rsa.pub', reply: { stdout: '' }, times: 1 });
+const XIVO_PRESENT: FakeRule = {
+  match: /^\[ -e \/etc\/asterisk\/extensions_extra.d \]/,
+  reply: { stdout: 'P /etc/asterisk/extensions_extra.d\nP /etc/xivo/asterisk\nP /var/lib/asterisk/agi-bin\nP /var/lib/asterisk/moh\n' },
+};
+const ITEMISED = [
+  '*deleting   etc/asterisk/extensions_extra.d/old.conf',
+  '.d..t...... etc/asterisk/extensions_extra.d/',
+  '>f+++++++++ etc/asterisk/extensions_extra.d/new.conf',
+  '>f.st...... var/lib/asterisk/agi-bin/lab-agi.sh',
+  'cd+++++++++ var/lib/asterisk/moh/jazz/',
+  '',
+].join('\n');
+
+test('rsync: itemised output parsed into created, updated and deleted files', (t) => {
+  t.deepEqual(parseItemised(ITEMISED), {
+    created: ['/etc/asterisk/extensions_extra.d/new.conf', '/var/lib/asterisk/moh/jazz/'],
+    updated: ['/etc/asterisk/extensions_extra.d/', '/var/lib/asterisk/agi-bin/lab-agi.sh'],
+    deleted: ['/etc/asterisk/extensions_extra.d/old.conf'],
+  });
+  t.deepEqual(parseItemised('cL+++++++++ etc/x -> /y\n<f+++++++++ a b\n'), { created: ['/etc/x', '/a b'], updated: [], deleted: [] });
+  t.deepEqual(parseItemised(''), { created: [], updated: [], deleted: [] });
+});
+
+test('rsync: command lines as xivo-sync builds them, push and pull', (t) => {
+  const base = { paths: ['/etc/xivo/asterisk', '/var/lib/asterisk/moh'], exclude: ['*.tmp'], key: '/root/.ssh/xivo_id_rsa', remote: '10.0.0.12' };
+  t.is(
+    rsyncCommand({ ...base, delete: true, direction: 'main-to-standby', dryRun: true }),
+    "rsync -aR --delete-after -i --dry-run '--exclude=*.tmp' -e 'ssh -i /root/.ssh/xivo_id_rsa -o PreferredAuthentications=publickey -o StrictHostKeyChecking=accept-new -o BatchMode=yes -o ConnectTimeout=10' /etc/xivo/asterisk /var/lib/asterisk/moh root@10.0.0.12:/",
+  );
+  t.regex(
+    rsyncCommand({ ...base, exclude: [], delete: false, direction: 'standby-to-main', dryRun: false }),
+    /^rsync -aR -i -e '[^']+' root@10.0.0.12:\/etc\/xivo\/asterisk root@10.0.0.12:\/var\/lib\/asterisk\/moh \/$/,
+  );
+});
+
+const rsyncCases: TwoHostCase[] = [
+  {
+    title: 'dry run itemises changes: one change, applied by the real rsync',
+    plugin: rsync,
+    params: {},
+    main: [KEY_OK, XIVO_PRESENT, { match: /^rsync .*--dry-run/, reply: { stdout: ITEMISED } }, { match: /^rsync /, reply: { stdout: ITEMISED } }],
+    expect: {
+      changes: ['sync pbx-main → pbx-standby: 5 files (2 new, 2 changed, 1 deleted)'],
+      main: [
+        'xivo_id_rsa.pub',
+        '[ -e /var/lib/xivo/sounds/playback ]',
+        /^rsync -aR --delete-after -i --dry-run -e .* \/etc\/asterisk\/extensions_extra.d \/etc\/xivo\/asterisk \/var\/lib\/asterisk\/agi-bin \/var\/lib\/asterisk\/moh root@10.0.0.12:\/$/,
+        /^rsync -aR --delete-after -i -e .* root@10.0.0.12:\/$/,
+      ],
+      standby: [],
+      result: { paths_absent: ['/var/lib/xivo/sounds/acd', '/var/lib/xivo/sounds/playback'], files_changed: 5 },
+    },
+  },
+  {
+    title: 'nothing itemised: ok, and why',
+    plugin: rsync,
+    params: { setup_key: true },
+    main: [KEY_OK, XIVO_PRESENT, { match: /^rsync .*--dry-run/, reply: { stdout: '' } }],
+    standbyFiles: { '/root/.ssh/authorized_keys': 'ssh-ed25519 CTRL control\nssh-rsa AAAAkey XiVO HA\n' },
+    expect: { changes: [], noop: /pbx-standby already has the same files in 4 paths/, main: ['xivo_id_rsa.pub', '[ -e', '--dry-run'] },
+  },
+  {
+    title: 'check mode: the files are reported, the real rsync never runs',
+    plugin: rsync,
+    params: {},
+    check: true,
+    main: [KEY_OK, XIVO_PRESENT, { match: /^rsync .*--dry-run/, reply: { stdout: ITEMISED } }],
+    expect: { changes: ['sync pbx-main → pbx-standby: 5 files (2 new, 2 changed, 1 deleted)'], main: ['xivo_id_rsa.pub', '[ -e', '--dry-run'], result: { deleted: ['/etc/asterisk/extensions_extra.d/old.conf'] } },
+  },
+  {
+    title: 'no HA key and no setup_key: a clear failure',
+    plugin: rsync,
+    params: {},
+    main: [noKey()],
+    expect: { error: /pbx-main has no HA key \/root\/.ssh\/xivo_id_rsa.*hint: set setup_key: true/ },
+  },
+  {
+    title: 'setup_key: create the key, authorise it on the standby, then sync: three changes',
+    plugin: rsync,
+    params: { setup_key: true },
+    main: [noKey(), XIVO_PRESENT, { match: 'ssh-keygen', reply: {} }, KEY_OK, { match: /^rsync /, reply: { stdout: '>f+++++++++ etc/xivo/asterisk/a.conf\n' } }],
+    standby: [{ match: 'authorized_keys', reply: {} }],
+    standbyFiles: { '/root/.ssh/authorized_keys': 'ssh-ed25519 CTRL control\n' },
+    expect: {
+      changes: [
+        'create the HA key /root/.ssh/xivo_id_rsa on pbx-main',
+        "authorise pbx-main's HA key on pbx-standby",
+        'sync 4 paths pbx-main → pbx-standby (files not listed: the HA key is not authorised yet)',
+      ],
+      main: ['xivo_id_rsa.pub', '[ -e', "ssh-keygen -q -t rsa -N '' -C 'XiVO HA' -f /root/.ssh/xivo_id_rsa", 'cat /root/.ssh/xivo_id_rsa.pub', /^rsync -aR --delete-after -i -e/],
+      standby: ['cat >> "$f"'],
+      result: { created: ['/etc/xivo/asterisk/a.conf'] },
+    },
+  },
+  {
+    title: 'setup_key with the key already authorised: nothing to set up',
+    plugin: rsync,
+    params: { setup_key: true },
+    main: [KEY_OK, XIVO_PRESENT, { match: /--dry-run/, reply: { stdout: '>f.s....... etc/xivo/asterisk/a.conf\n' } }, { match: /^rsync /, reply: {} }],
+    standbyFiles: { '/root/.ssh/authorized_keys': 'ssh-rsa AAAAkey XiVO HA\n' },
+    expect: { changes: ['sync pbx-main → pbx-standby: 1 file (1 changed)'] },
+  },
+  {
+    title: 'wazo: tenant sounds expanded, monitor and recording left out',
+    plugin: rsync,
+    params: {},
+    vars: { flavour: 'wazo' },
+    main: [
+      KEY_OK,
+      {
+        match: /for d in \/var\/lib\/wazo\/sounds\/tenants\/\*\/\*/,
+        reply: { stdout: 'P /etc/xivo/asterisk\nT /var/lib/wazo/sounds/tenants/t1/playback\nT /var/lib/wazo/sounds/tenants/t1/monitor\nT /var/lib/wazo/sounds/tenants/t1/recordings\nT /var/lib/wazo/sounds/tenants/t2/acd\n' },
+      },
+      { match: /--dry-run/, reply: { stdout: '' } },
+    ],
+    expect: {
+      result: { paths: ['/etc/xivo/asterisk', '/var/lib/wazo/sounds/tenants/t1/playback', '/var/lib/wazo/sounds/tenants/t2/acd'] },
+      main: ['xivo_id_rsa.pub', '[ -e /root/.config/wazo-auth-cli ]', / \/etc\/xivo\/asterisk \/var\/lib\/wazo\/sounds\/tenants\/t1\/playback \/var\/lib\/wazo\/sounds\/tenants\/t2\/acd root@10.0.0.12:\/$/],
+    },
+  },
+  {
+    title: 'failback pulls from the standby, lists paths there, and does not delete by default',
+    plugin: rsync,
+    params: { direction: 'standby-to-main', exclude: ['*.tmp'] },
+    main: [KEY_OK, { match: /--dry-run/, reply: { stdout: '>f+++++++++ var/spool/asterisk/voicemail/default/1001/INBOX/msg0001.txt\n' } }],
+    standby: [{ match: '[ -e /var/spool/asterisk/voicemail ]', reply: { stdout: 'P /var/spool/asterisk/voicemail\n' } }],
+    check: true,
+    expect: {
+      changes: ['sync pbx-standby → pbx-main: 1 file (1 new)'],
+      main: ['xivo_id_rsa.pub', /^rsync -aR -i --dry-run '--exclude=\*.tmp' -e '[^']+' root@10.0.0.12:\/var\/spool\/asterisk\/voicemail \/$/],
+    },
+  },
+  {
+    title: 'given paths absent on the source are skipped; none left: ok',
+    plugin: rsync,
+    params: { paths: ['/nowhere'] },
+    main: [KEY_OK, { match: '[ -e /nowhere ]', reply: { stdout: '' } }],
+    expect: { changes: [], noop: /nothing to sync: none of \/nowhere exists on pbx-main/ },
+  },
+  {
+    title: 'ssh refused: the failure says how to authorise the key',
+    plugin: rsync,
+    params: {},
+    main: [KEY_OK, XIVO_PRESENT, { match: /--dry-run/, reply: { code: 255, stderr: 'root@10.0.0.12: Permission denied (publickey).\nrsync: connection unexpectedly closed' } }],
+    expect: { error: /rsync on pbx-main exited with 255: .*Permission denied.*hint: pbx-main must reach pbx-standby over SSH with its HA key: set setup_key: true/ },
+  },
+];
+for (const c of rsyncCases) test(`rsync: ${c.title}`, (t) => runTwo(t, c));
