@@ -220,7 +220,7 @@ const XIVO_PRESENT: FakeRule = {
 const ITEMISED = [
   '*deleting   etc/asterisk/extensions_extra.d/old.conf',
   '.d..t...... etc/asterisk/extensions_extra.d/',
-  '>f+++++++++ etc/asterisk/extensions_extra.d/new.conf',
+  '<f+++++++++ /etc/asterisk/extensions_extra.d/new.conf',
   '>f.st...... var/lib/asterisk/agi-bin/lab-agi.sh',
   'cd+++++++++ var/lib/asterisk/moh/jazz/',
   '',

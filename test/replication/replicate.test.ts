@@ -270,7 +270,7 @@ test.serial('rsync: deletions and additions reach the standby, other directories
   t.is(r.status(FILES_TASK), 'changed');
   const res = r.result(FILES_TASK);
   t.true((res.deleted as string[]).includes('/etc/asterisk/extensions_extra.d/lab-queues.conf'));
-  t.true((res.created as string[]).includes('/etc/asterisk/extensions_extra.d/new.conf'));
+  t.true((res.created as string[]).includes('/etc/asterisk/extensions_extra.d/new.conf'), JSON.stringify(res));
   t.true((res.updated as string[]).includes('/var/lib/asterisk/agi-bin/lab-agi.sh'));
   const ls = await labExec(STANDBY, 'ls /etc/asterisk/extensions_extra.d; cat /var/spool/asterisk/voicemail/default/1001/INBOX/msg0001.txt /etc/xivo/standby-local.conf; md5sum < /var/lib/asterisk/agi-bin/lab-agi.sh');
   const main = await labExec(MAIN, 'md5sum < /var/lib/asterisk/agi-bin/lab-agi.sh');

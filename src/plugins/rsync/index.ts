@@ -76,17 +76,20 @@ export function parseItemised(out: string): Itemised {
     if (!line.trim()) continue;
     const del = /^\*deleting\s+(.+)$/.exec(line);
     if (del) {
-      r.deleted.push('/' + del[1]);
+      r.deleted.push(abs(del[1]));
       continue;
     }
     const m = /^([<>ch.*])([fdLDS])(\S{9,10}) (.+)$/.exec(line);
     if (!m) continue;
-    const name = '/' + m[4].replace(/ -> .*$/, '');
+    const name = abs(m[4].replace(/ -> .*$/, ''));
     if (/^\++$/.test(m[3])) r.created.push(name);
     else r.updated.push(name);
   }
   return r;
 }
+
+/** rsync -R names items relative to / (deletions) or as given (absolute sources): always absolute here. */
+const abs = (name: string) => (name.startsWith('/') ? name : '/' + name);
 
 export interface RsyncCommand {
   paths: string[];
