@@ -95,12 +95,22 @@ async function hostIsUp(h: LabHost): Promise<boolean> {
 }
 
 /** Network, namespaces and processes of one host, from its snapshot (nothing kept from a previous life). */
+let nsQueue: Promise<unknown> = Promise.resolve();
+/** Namespace files are bound and unbound one host at a time: done in parallel, umount races with unshare. */
+function serially<T>(fn: () => Promise<T>): Promise<T> {
+  const next = nsQueue.then(fn, fn);
+  nsQueue = next.catch(() => {});
+  return next;
+}
+
 async function startHost(h: LabHost): Promise<void> {
   await net.ensureHostNet(h);
   await killHost(h.name);
-  await mounts.destroyHostNs(h.name);
-  mounts.wipeUpper(h.name);
-  await mounts.createHostNs(h.name, true);
+  await serially(async () => {
+    await mounts.destroyHostNs(h.name);
+    mounts.wipeUpper(h.name);
+    await mounts.createHostNs(h.name, true);
+  });
   await bootHost(h);
 }
 
@@ -149,7 +159,7 @@ export async function down(opts: { log?: Log; purge?: boolean } = {}): Promise<v
   await clearSlow();
   await Promise.all([...names].map(async (n) => {
     await killHost(n).catch(() => {});
-    await mounts.destroyHostNs(n);
+    await serially(() => mounts.destroyHostNs(n));
     await net.deleteHostNet(n);
   }));
   await net.deleteBridge();

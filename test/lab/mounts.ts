@@ -48,8 +48,13 @@ export function removeMountpoints(): void {
   fs.rmSync(CREATED);
 }
 
-export function hostNsExists(name: string): Promise<boolean> {
-  return isMountpoint(mntNsFile(name));
+/** A namespace file is bound when the path resolves to nsfs (a device other than its directory's). */
+function nsBound(f: string): boolean {
+  try { return fs.statSync(f).dev !== fs.statSync(path.dirname(f)).dev; } catch { return false; }
+}
+
+export async function hostNsExists(name: string): Promise<boolean> {
+  return nsBound(mntNsFile(name)) && nsBound(utsNsFile(name));
 }
 
 /**
@@ -58,6 +63,7 @@ export function hostNsExists(name: string): Promise<boolean> {
  */
 export async function createHostNs(name: string, overlay: boolean): Promise<void> {
   if (await hostNsExists(name)) return;
+  await destroyHostNs(name);
   const mnt = mntNsFile(name);
   const uts = utsNsFile(name);
   fs.writeFileSync(mnt, '');
@@ -82,8 +88,12 @@ export async function createHostNs(name: string, overlay: boolean): Promise<void
 /** Unbinds the namespace files; the namespaces die with their last process. */
 export async function destroyHostNs(name: string): Promise<void> {
   for (const f of [mntNsFile(name), utsNsFile(name)]) {
-    if (await isMountpoint(f)) await runOk(['umount', f]);
-    fs.rmSync(f, { force: true });
+    // umount can race with other hosts' namespace changes ("no mount point specified"): retry.
+    for (let i = 0; i < 20 && nsBound(f); i++) {
+      if ((await run(['umount', f])).code !== 0) await new Promise((r) => setTimeout(r, 25));
+    }
+    if (nsBound(f)) await runOk(['umount', '-l', f]);
+    try { fs.rmSync(f, { force: true }); } catch { /* a stale mount from an earlier life: released by down */ }
   }
 }
 

@@ -13,6 +13,8 @@ export function run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
       cwd: opts.cwd ?? '/',
       env: opts.env ?? process.env,
       stdio: ['pipe', 'pipe', 'pipe'],
+      // Own session: what a host starts must not die with the caller's process group.
+      detached: true,
     });
     let stdout = '';
     let stderr = '';
