@@ -7,7 +7,7 @@ const inv = inventoryFrom(
     `
 vars: { flavour: xivo, port: 22 }
 hosts:
-  pbx-main: { address: 10.0.0.11 }
+  pbx-main: { address: 10.0.0.11, vars: { voip_address: 10.1.0.11 } }
   pbx-standby: { address: 10.0.0.12, port: 2222, private_key: keys/standby, host_key_checking: accept-new }
   pbx-main-2: {}
   cc: {}
@@ -40,6 +40,8 @@ test('patterns: all, groups, hosts, globs, union, intersection, exclusion, in in
 test('variables: all < parent group < child group < host', (t) => {
   t.is(inv.varsFor('pbx-main').flavour, 'wazo');
   t.is(inv.varsFor('cc').flavour, 'xivo');
+  t.is(inv.varsFor('pbx-main').voip_address, '10.1.0.11', 'host vars may sit under vars:');
+  t.false('vars' in inv.varsFor('pbx-main'));
   t.deepEqual(inv.groupsOf('pbx-standby'), ['pbx_standby', 'pbx']);
   t.deepEqual(inv.groupsMap().pbx, ['pbx-main', 'pbx-standby', 'pbx-main-2']);
 });

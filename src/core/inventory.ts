@@ -76,7 +76,12 @@ export class Inventory {
     allVars: Vars,
   ) {
     this.hostNames = Object.keys(hosts);
-    this.hostVars = new Map(this.hostNames.map((h) => [h, hosts[h] ?? {}]));
+    // A host's variables sit beside its connection details or under `vars:`, like a group's.
+    const flatten = (entry: Vars | null): Vars => {
+      const { vars, ...rest } = entry ?? {};
+      return vars && typeof vars === 'object' && !Array.isArray(vars) ? { ...rest, ...(vars as Vars) } : { ...rest };
+    };
+    this.hostVars = new Map(this.hostNames.map((h) => [h, flatten(hosts[h])]));
     this.groupMap = new Map(
       Object.entries(groups).map(([name, g]) => [
         name,

@@ -114,10 +114,22 @@ async function startHost(h: LabHost): Promise<void> {
   await bootHost(h);
 }
 
-/** The Edge last, so that its prober finds the PBXs answering. */
+/** The Edge last, so that its prober finds the PBXs answering; fresh PBXs are waited for until ready. */
 async function bootAll(hosts: LabHost[], start: (h: LabHost) => Promise<void>): Promise<void> {
   await pool(hosts.filter((h) => h.role !== 'edge'), 8, start);
   await pool(hosts.filter((h) => h.role === 'edge'), 8, start);
+  await pool(hosts.filter((h) => h.role.startsWith('pbx')), 8, waitReady);
+}
+
+/** A fresh PBX is ready when `xivo-service status all` says every unit runs (exit 0), as operators check. */
+async function waitReady(h: LabHost): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const r = await runIn(h.name, ['xivo-service', 'status', 'all']);
+    if (r.code === 0) return;
+    if (Date.now() > deadline) throw new Error(`${h.name} not ready 30 s after boot:\n${r.stdout}${r.stderr}`);
+    await new Promise((res) => setTimeout(res, 200));
+  }
 }
 
 export interface UpOptions { pairs?: number; profile?: Profile; log?: Log }
