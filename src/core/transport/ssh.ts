@@ -148,6 +148,9 @@ export class SshTransport implements Transport {
       let settled = false;
       client.once('ready', () => {
         settled = true;
+        // Commands and tunnelled database round trips are small packets: without this, Nagle's
+        // algorithm holds each one ~40 ms waiting for an ACK.
+        client.setNoDelay(true);
         resolve();
       });
       client.on('error', (e: Error & { level?: string; code?: string }) => {

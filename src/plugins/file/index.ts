@@ -113,16 +113,21 @@ export const file = definePlugin<FileParams>({
       if (content === undefined && p.state === 'present') {
         throw new TaskFailed(`${p.path} does not exist`, undefined, 'give content, src or template to create it, or use state: touch');
       }
-      if (!cur.parentExists) {
-        const dir = posix.dirname(p.path);
-        if (!p.create_dirs) throw new TaskFailed(`directory ${dir} does not exist`, undefined, 'set create_dirs: true to create it');
-        changes.push(run(t, `create directory ${dir}`, [`mkdir -p -- ${quote(dir)}`]));
-      }
+      const dir = posix.dirname(p.path);
+      if (!cur.parentExists && p.create_dirs) changes.push(run(t, `create directory ${dir}`, [`mkdir -p -- ${quote(dir)}`]));
+      // A missing directory fails when applying, not when planning: in check mode an earlier task
+      // of the same run may be the one that creates it, and check mode must predict that run.
+      const mustHaveDir = !cur.parentExists && !p.create_dirs;
       const data = content ?? Buffer.alloc(0);
       changes.push({
         summary: content === undefined ? `create empty ${p.path}` : `create ${p.path}`,
         diff: content === undefined ? undefined : contentDiff(p.path, Buffer.alloc(0), data),
-        apply: () => t.writeFile(p.path, data, want),
+        apply: async () => {
+          if (mustHaveDir && (await t.exec(`test -d ${quote(dir)}`)).code !== 0) {
+            throw new TaskFailed(`directory ${dir} does not exist`, undefined, 'set create_dirs: true to create it');
+          }
+          await t.writeFile(p.path, data, want);
+        },
       });
       return { changes, result };
     }
