@@ -35,7 +35,9 @@ export async function runCommand(argv: Record<string, unknown>): Promise<void> {
           createReporter({ json: argv.json === true, verbose: argv.verbose === true, diff: argv.diff === true, redactor }),
       },
     );
-    process.exitCode = code;
+    // Exit now: a handle a plugin forgot to close (a socket, a timer) must never keep a finished
+    // run alive, least of all under cron. Output is flushed by reporter.close() before this.
+    process.exit(code);
   } catch (e) {
     fail(e);
   }
