@@ -234,6 +234,8 @@ async function planStandby(p: HaMonitorParams, ctx: TaskContext, f: Flavour, rol
     probing_ms: Date.now() - started,
     telephony,
     decision: d.change ?? 'none',
+    // For later plays (CC, Edge): hostvars[standby].ha_main says what the standby concluded.
+    facts: { ha_main: verdict.main, ha_standby_serving: d.change === 'start' || (st.running && d.change !== 'stop') },
   };
   if (d.fail) throw new TaskFailed(d.fail, result, p.action === 'takeover' ? 'for a planned switch, stop the main\'s telephony first (failover.yml -e force=true)' : undefined);
   if (!d.change) return { changes: [], result, noop: d.noop };

@@ -223,7 +223,9 @@ async function hostClock(t: Transport): Promise<{ offset: number; now: number; s
 
 async function readAll(t: Transport, spec: Spec, offset: number, maxLines: number): Promise<LogLine[]> {
   const r = await t.exec(spec.read);
-  if (r.code !== 0) {
+  // A log command may exit non-zero after printing the log (some compose wrappers do): only a
+  // failure that printed nothing is one.
+  if (r.code !== 0 && (spec.source.startsWith('/') || r.stdout.trim() === '')) {
     const why = (r.stderr.trim() || r.stdout.trim()).split('\n').pop() || `exit ${r.code}`;
     throw new TaskFailed(`cannot read ${spec.source} on ${t.hostName}: ${why}`, { rc: r.code });
   }
@@ -234,8 +236,10 @@ async function readAll(t: Transport, spec: Spec, offset: number, maxLines: numbe
 /** The follow command, ended when its standard input closes (Spawned.end) even if it writes nothing. */
 export function followScript(cmd: string): string {
   return [
-    `setsid sh -c ${quote(cmd)} </dev/null & p=$!`,
-    '{ cat >/dev/null; kill -TERM -- -$p 2>/dev/null || kill -TERM $p 2>/dev/null; } & w=$!',
+    // An asynchronous list reads /dev/null unless told otherwise: the watcher reads the real stdin (fd 3).
+    'exec 3<&0',
+    `setsid sh -c ${quote(cmd)} </dev/null 3<&- & p=$!`,
+    '{ cat <&3 >/dev/null; kill -TERM -- -$p 2>/dev/null || kill -TERM $p 2>/dev/null; } & w=$!',
     'wait $p; rc=$?; kill $w 2>/dev/null; exit $rc',
   ].join('\n');
 }
