@@ -135,7 +135,7 @@ export const haConfig = definePlugin<HaConfigParams>({
     const post = () =>
       (posted ??= (async () => {
         await updateHaConfig(t, { node_type: type, remote_address: remote });
-        if (type === 'disabled' && cur.files.get(HA_PATHS.haConf) === null) {
+        if (type === 'disabled' && want.haConf === null) {
           await runOrFail(t, `rm -f -- ${quote(HA_PATHS.haConf)}`, `remove ${HA_PATHS.haConf}`);
         }
         const after = await probe(t, flavour, type !== 'slave');

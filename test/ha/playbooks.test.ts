@@ -59,6 +59,20 @@ const exists = async (host: string, file: string) => (await labExec(host, `test 
 const expiry = (host: string) =>
   labPsql(host, "SELECT string_agg(var_name || '=' || var_val, ',' ORDER BY var_name) FROM staticsip WHERE filename = 'sip.conf' AND category = 'general' AND var_name LIKE '%expiry'");
 
+test.serial('an invalid remote address is refused before any host is touched', async (t) => {
+  const before = await Promise.all(PBX.map(snapshot));
+  const r = await haplay('playbooks/ha-setup.yml', '-e', 'standby_address=10.77.0.300');
+  t.not(r.code, 0);
+  const failed = r.events.filter((e) => e.type === 'host_result' && e.status === 'failed');
+  t.is(r.code, 2, 'a failed task (exit 4 needs the core to validate rendered params before the run)');
+  t.true(failed.length > 0 && failed.every((e) => e.type === 'host_result' && e.task === 'the two VoIP addresses are IPv4 addresses' && /must be an IPv4 address.*standby 10\.77\.0\.300.*nothing was changed/.test(e.msg ?? '')), JSON.stringify(failed));
+  const ran = r.events.filter((e) => e.type === 'host_result' && e.task !== 'the two VoIP addresses are IPv4 addresses');
+  t.deepEqual(ran, [], 'no other task ran');
+  t.deepEqual(changes(r), []);
+  t.deepEqual(await Promise.all(PBX.map(snapshot)), before);
+  t.log(`exit code ${r.code}`);
+});
+
 test.serial('setup: check predicts, run sets the documented state, second run changes nothing; disable restores the fresh lab', async (t) => {
   const fresh = Object.fromEntries(await Promise.all(PBX.map(async (h) => [h, await snapshot(h)] as const)));
 
@@ -70,7 +84,7 @@ test.serial('setup: check predicts, run sets the documented state, second run ch
   const first = await haplay('playbooks/ha-setup.yml');
   t.is(first.code, 0, first.stderr + JSON.stringify(first.events.filter((e) => e.type === 'host_result' && e.status === 'failed')));
   const pluginTasks = (c: string) => !/HA key|restart services/.test(c);
-  t.deepEqual(changes(first).filter(pluginTasks), changes(check).filter(pluginTasks), 'check mode predicted the plugin changes exactly');
+  t.deepEqual(changes(first).filter(pluginTasks).sort(), changes(check).filter(pluginTasks).sort(), 'check mode predicted the plugin changes exactly');
   t.true(changedTasks(first).length > 0);
 
   // The documented bytes (domain.md §1) and rows (§6), and provd (§7).
@@ -135,16 +149,3 @@ test.serial('setup with the standby down fails clearly and leaves the main as it
   t.deepEqual(await snapshot('pbx-main'), before, 'the main is untouched');
 });
 
-test.serial('an invalid remote address is refused before any host is touched', async (t) => {
-  const before = await Promise.all(PBX.map(snapshot));
-  const r = await haplay('playbooks/ha-setup.yml', '-e', 'standby_address=10.77.0.300');
-  t.not(r.code, 0);
-  const failed = r.events.filter((e) => e.type === 'host_result' && e.status === 'failed');
-  t.is(r.code, 2, 'a failed task (exit 4 needs the core to validate rendered params before the run)');
-  t.true(failed.length > 0 && failed.every((e) => e.type === 'host_result' && e.task === 'the two VoIP addresses are IPv4 addresses' && /must be an IPv4 address.*standby 10\.77\.0\.300.*nothing was changed/.test(e.msg ?? '')), JSON.stringify(failed));
-  const ran = r.events.filter((e) => e.type === 'host_result' && e.task !== 'the two VoIP addresses are IPv4 addresses');
-  t.deepEqual(ran, [], 'no other task ran');
-  t.deepEqual(changes(r), []);
-  t.deepEqual(await Promise.all(PBX.map(snapshot)), before);
-  t.log(`exit code ${r.code}`);
-});
