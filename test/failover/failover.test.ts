@@ -139,3 +139,31 @@ test.serial('main taken down: failover.yml brings the standby to serving, CC and
   t.regex(second.out, /changed=0/);
   t.log(second.out.split('\n').filter((l) => /changed|ok=/.test(l)).join('\n'));
 });
+
+test.serial('main back: failback.yml restores the main, the voicemail left on the standby is on the main, standby telephony stopped', async (t) => {
+  t.timeout(600_000);
+  const vm = '/var/spool/asterisk/voicemail/default/1001/INBOX/msg0099.txt';
+  await labExec('pbx-standby', `printf '[message]\\norigmailbox=1001\\ncallerid="During outage" <1003>\\n' > ${vm}`);
+  await lab.fault('pbx-main', 'up');
+  const r = await haplay(pb('failback.yml'));
+  t.is(r.code, 0, r.out);
+  t.regex(r.out, /serving: the main answers SIP/);
+  const onMain = await labExec('pbx-main', `cat ${vm}`);
+  t.regex(onMain.stdout, /During outage/);
+  t.true((await telephonyOn('pbx-main')).asterisk);
+  t.is((await telephonyOn('pbx-main')).statusAll, 0);
+  t.false((await telephonyOn('pbx-standby')).asterisk);
+  t.true(await nginxOnCc());
+  const cron = await labExec('pbx-main', 'cat /etc/cron.d/xivo-ha-master');
+  t.regex(cron.stdout, /xivo-master-slave-db-replication 10\.77\.0\.12/);
+});
+
+test.serial('health.yml reports a broken cron file and exits non-zero', async (t) => {
+  t.timeout(300_000);
+  await labExec('pbx-standby', "sed -i 's/\\* \\* \\* \\* \\*/*\\/5 * * * */' /etc/cron.d/xivo-ha-slave");
+  const r = await haplay(pb('health.yml'));
+  t.not(r.code, 0, r.out);
+  t.regex(r.out, /pbx-standby \(standby\) is off:[^\n]*xivo-ha-slave/);
+  // read-only: the broken file is still broken
+  t.regex((await labExec('pbx-standby', 'cat /etc/cron.d/xivo-ha-slave')).stdout, /^\*\/5 /);
+});
