@@ -1,7 +1,7 @@
 // Plugin cases as data: params and the host's answers in, the expected plan, commands, result and
 // files out. One runner builds a TaskContext over a FakeTransport, validates the params the way the
 // engine does (ajv, defaults applied, every error collected), plans, applies unless check, asserts.
-import { Ajv } from 'ajv';
+import { check } from '../../src/core/params.js';
 import type { ExecutionContext, TestFn } from 'ava';
 import { render as renderTemplate } from '../../src/core/template.js';
 import { evaluate as evaluateExpr } from '../../src/core/expr.js';
@@ -88,20 +88,11 @@ export function makeTaskContext(transport: Transport, vars: Vars = {}, opts: Con
   return { ctx, progress, warnings, secrets };
 }
 
-const ajv = new Ajv({ useDefaults: true, coerceTypes: false, allErrors: true, strict: true });
-const validators = new WeakMap<Plugin, ReturnType<typeof ajv.compile>>();
-
-/** Validates like the engine: a copy of params with defaults applied, or an Error listing every problem. */
+/** Validates exactly as the engine does (its validators, formats and coercion): a copy with defaults applied. */
 export function validateParams(plugin: Plugin, params: unknown): Vars {
-  let v = validators.get(plugin);
-  if (!v) {
-    v = ajv.compile(plugin.schema);
-    validators.set(plugin, v);
-  }
   const copy = structuredClone(typeof params === 'string' && plugin.freeForm ? { [plugin.freeForm]: params } : params);
-  if (!v(copy)) {
-    throw new Error(`invalid params for ${plugin.name}: ${ajv.errorsText(v.errors, { dataVar: 'params', separator: '; ' })}`);
-  }
+  const problems = check(plugin.schema, copy, { code: 'E_PARAMS', where: {}, prefix: plugin.name });
+  if (problems.length) throw new Error(`invalid params for ${plugin.name}: ${problems.map((e) => `${e.where.key}: ${e.message}`).join('; ')}`);
   return copy as Vars;
 }
 

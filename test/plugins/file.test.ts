@@ -123,10 +123,10 @@ runCases(test, [
     expect: { changes: ['/usr/local/bin/x: mode 0755 → 4755'] },
   },
   {
-    title: 'a mode that is not octal is refused by the schema',
+    title: 'a mode that is not octal is refused',
     plugin: file,
     params: { path: HA, mode: '0999' },
-    expect: { error: /params\/mode must match pattern/ },
+    expect: { error: /mode 999 is not an octal permission/ },
   },
   {
     title: 'a missing parent directory fails unless create_dirs',
@@ -243,7 +243,7 @@ runCases(test, [
     title: 'a relative path is refused by the schema',
     plugin: file,
     params: { path: 'etc/ha.conf', content: conf },
-    expect: { error: /params\/path must match pattern "\^\/"/ },
+    expect: { error: /file\.path: must match pattern "\^\/"/ },
   },
   {
     title: 'check mode plans but writes and runs nothing',

@@ -53,7 +53,7 @@ runCases(test, [
     title: 'that is required',
     plugin: assert,
     params: { fail_msg: 'x' },
-    expect: { error: /must have required property 'that'/ },
+    expect: { error: /assert\.that: missing required key "that"/ },
   },
   {
     title: 'debug msg that is not text: JSON in msg, the typed value in value',

@@ -392,10 +392,12 @@ export class SshTransport implements Transport {
     if (!conn || conn.lost) return;
     for (const s of conn.shells) s.end();
     await new Promise<void>((resolve) => {
+      // A channel still opening (a tunnel to an address that never answers) keeps a polite end()
+      // waiting; the run is over, so do not wait long for it.
       const t = setTimeout(() => {
         conn.client.destroy();
         resolve();
-      }, 2000);
+      }, 300);
       conn.client.once('close', () => {
         clearTimeout(t);
         resolve();
