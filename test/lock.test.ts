@@ -3,7 +3,7 @@ import { lockHost } from '../src/core/lock.js';
 import { LocalTransport } from '../src/core/transport/local.js';
 import { run, statuses } from './helpers/engine.js';
 
-test('a second run cannot take a held lock: it waits, then names the holder; release frees it', async (t) => {
+test.serial('a second run cannot take a held lock: it waits, then names the holder; release frees it', async (t) => {
   const a = new LocalTransport('ctl');
   const first = await lockHost(a, 'replicate.yml (pid 1 on ctl-a)', 1);
   const started = Date.now();
@@ -17,7 +17,7 @@ test('a second run cannot take a held lock: it waits, then names the holder; rel
   t.pass();
 });
 
-test('the lock is released when the holder dies (no stale lock after a crash)', async (t) => {
+test.serial('the lock is released when the holder dies (no stale lock after a crash)', async (t) => {
   const { spawn } = await import('node:child_process');
   // A holder in another process that is then killed hard.
   const child = spawn(process.execPath, ['--import=tsx', '-e', `
@@ -34,7 +34,25 @@ test('the lock is released when the holder dies (no stale lock after a crash)', 
   t.pass();
 });
 
-test('the engine stops the whole run with exit code 5 when a host is locked, before any change', async (t) => {
+test.serial('a run that stops answering (network gone) loses its lock after the hold time', async (t) => {
+  // No heartbeat ever arrives: as if the network between the run and the host died.
+  const silent = await lockHost(new LocalTransport('ctl'), 'cut off', 1, { heartbeatMs: 3_600_000, holdSeconds: 2 });
+  const err = await t.throwsAsync(lockHost(new LocalTransport('ctl'), 'next', 0));
+  t.is((err as { code?: string }).code, 'E_LOCKED');
+  const next = await lockHost(new LocalTransport('ctl'), 'next', 6);
+  next.release();
+  silent.release();
+});
+
+test.serial('a run that keeps answering keeps its lock past the hold time', async (t) => {
+  const alive = await lockHost(new LocalTransport('ctl'), 'busy run', 1, { heartbeatMs: 300, holdSeconds: 1 });
+  await new Promise((r) => setTimeout(r, 2500));
+  const err = await t.throwsAsync(lockHost(new LocalTransport('ctl'), 'next', 0));
+  t.regex(err!.message, /busy run/);
+  alive.release();
+});
+
+test.serial('the engine stops the whole run with exit code 5 when a host is locked, before any change', async (t) => {
   const r = await run(`
 - hosts: g
   tasks: [{ name: change, kv: { key: k, value: v } }]

@@ -62,6 +62,8 @@ export interface Spawned {
   stderr: Readable;
   /** Exit status once the command has ended (128 + n when killed by signal n). */
   exit: Promise<number>;
+  /** Writes to the command's standard input. */
+  write(data: string): void;
   /** Closes the command's standard input and its channel. */
   end(): void;
 }

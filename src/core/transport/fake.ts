@@ -85,7 +85,7 @@ export class FakeTransport implements Transport {
     let done!: (code: number) => void;
     const exit = new Promise<number>((res) => (done = res));
     if (r.code !== 0) done(r.code);
-    return { stdout, stderr, exit, end: () => done(r.code) };
+    return { stdout, stderr, exit, write: () => {}, end: () => done(r.code) };
   }
 
   async close(): Promise<void> {}

@@ -74,7 +74,7 @@ export class LocalTransport implements Transport {
       child.on('error', () => resolve(127));
       child.on('close', (code, signal) => resolve(code ?? 128 + signalNumber(signal)));
     });
-    return { stdout: child.stdout, stderr: child.stderr, exit, end: () => child.stdin.end() };
+    return { stdout: child.stdout, stderr: child.stderr, exit, write: (d) => void child.stdin.write(d), end: () => child.stdin.end() };
   }
 
   async close(): Promise<void> {}

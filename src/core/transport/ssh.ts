@@ -377,6 +377,7 @@ export class SshTransport implements Transport {
           stdout: channel,
           stderr: channel.stderr,
           exit,
+          write: (d) => void channel.write(d),
           end: () => {
             channel.end();
             channel.close();
