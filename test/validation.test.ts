@@ -132,3 +132,25 @@ test('unreachable host over SSH: reported, exit code 3', async (t) => {
   t.regex(e.stdout, /unreachable: \[dead\]/);
   t.regex(e.stdout, /dead\s*: .*unreachable=1/);
 });
+
+test('a template that renders to an invalid value for a host is refused before the run, naming the host', async (t) => {
+  const { text, err } = await problems(
+    `
+- name: Setup
+  hosts: pbx
+  tasks:
+    - name: wait for the peer
+      wait-for: { host: "{{peer}}", port: "{{peer_port}}", timeout: 1 }
+    - name: later value
+      wait-for: { host: "{{registered.address}}", port: 22 }
+`,
+    INVENTORY.replace('pbx-standby: { address: 192.0.2.2 }', 'pbx-standby: { address: 192.0.2.2, peer: 192.0.2.1, peer_port: 99999 }').replace(
+      'pbx-main: { address: 192.0.2.1 }',
+      'pbx-main: { address: 192.0.2.1, peer: 192.0.2.2, peer_port: 5432 }',
+    ),
+  );
+  t.is(err.exitCode, 4);
+  t.regex(text, /task "wait for the peer" › host pbx-standby › key wait-for\.port: must be <= 65535/);
+  t.notRegex(text, /pbx-main/, 'the valid host is not reported');
+  t.notRegex(text, /later value/, 'values known only at run time are left to the run');
+});

@@ -6,11 +6,13 @@ import { parse as parseYamlScalar } from 'yaml';
 import { Engine, type TransportProvider } from './engine.js';
 import { HaplayError } from './errors.js';
 import { defaultInventoryPath, loadInventory, type Inventory } from './inventory.js';
-import { first } from './params.js';
+import { isTrue } from './expr.js';
+import { check, first } from './params.js';
 import { loadPlaybook, walk, type Playbook } from './playbook.js';
 import { Redactor } from './redact.js';
 import { loadRegistry, type PluginRegistry } from './registry.js';
-import { isTemplate } from './template.js';
+import { HostState, varsFor } from './state.js';
+import { isTemplate, renderDeep } from './template.js';
 import { ConnectionPool } from './transport/pool.js';
 import type { ConnectionSpec, Reporter, Vars } from './types.js';
 import { loadYamlFile } from './yaml.js';
@@ -57,7 +59,49 @@ export async function prepare(req: RunRequest): Promise<Prepared> {
   const playbook = loadPlaybook(playbookPath, registry, { onSecret });
   const extraVars = parseExtraVars(req.extraVars ?? [], cwd, onSecret);
   checkAgainstInventory(playbook, inventory, req.limit);
+  checkRenderedParams({ inventory, playbook, registry, redactor, extraVars }, req.limit);
   return { inventory, playbook, registry, redactor, extraVars };
+}
+
+/**
+ * Params that are templates are checked again once rendered for each host with what is known before
+ * the run (inventory, play and extra vars): a bad remote_address in the inventory is refused now, with
+ * exit code 4, not halfway through a setup. What needs run-time values (registered results, loop
+ * items) is left to the run.
+ */
+function checkRenderedParams(p: Prepared, limit?: string): void {
+  const errors = new Map<string, HaplayError>();
+  const src = { inventory: p.inventory, hosts: new Map<string, HostState>(), extraVars: p.extraVars, check: false, playbookDir: p.playbook.dir };
+  const limited = limit ? new Set(p.inventory.select(limit)) : undefined;
+  for (const play of p.playbook.plays) {
+    const hosts = p.inventory.select(play.hosts).filter((h) => !limited || limited.has(h));
+    for (const task of walk([...play.tasks, ...play.handlers])) {
+      if (task.kind !== 'task' || task.loop !== undefined || !hasTemplate(task.params)) continue;
+      const plugin = p.registry.get(task.plugin)!;
+      for (const host of hosts) {
+        let rendered: unknown;
+        try {
+          const vars = varsFor(src, play, hosts, host, task);
+          if (task.when.length && !isTrue(task.when, vars)) continue;
+          rendered = renderDeep(task.params, vars);
+        } catch {
+          continue; // needs a value only the run will have
+        }
+        for (const e of check(plugin.schema, rendered, { code: 'E_PARAMS', where: { ...task.where, host }, prefix: task.plugin })) {
+          const key = `${task.where.file}:${task.where.line}:${e.where.key}:${e.message}`;
+          if (!errors.has(key)) errors.set(key, e);
+        }
+      }
+    }
+  }
+  if (errors.size) throw first([...errors.values()]);
+}
+
+function hasTemplate(v: unknown): boolean {
+  if (typeof v === 'string') return isTemplate(v);
+  if (Array.isArray(v)) return v.some(hasTemplate);
+  if (v && typeof v === 'object') return Object.values(v).some(hasTemplate);
+  return false;
 }
 
 /** Host patterns and delegate_to targets must name real hosts: found now, not halfway through a failover. */
