@@ -64,6 +64,7 @@ export class Engine {
       extraVars: o.extraVars ?? {},
       check: o.check ?? false,
       playbookDir: o.playbook.dir,
+      runStartedAt: new Date().toISOString(),
     };
     for (const h of o.inventory.hostNames) this.hosts.set(h, new HostState(h));
     this.limit = pLimit(Math.max(1, o.forks ?? 20));

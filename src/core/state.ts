@@ -34,6 +34,8 @@ export interface VarsSources {
   extraVars: Vars;
   check: boolean;
   playbookDir: string;
+  /** When the run started (ISO 8601): log-check's `since: run`. */
+  runStartedAt?: string;
 }
 
 /** Everything a task sees on one host. */
@@ -46,6 +48,7 @@ export function varsFor(src: VarsSources, play: Play, playHosts: string[], host:
     play_hosts: playHosts,
     check_mode: src.check,
     playbook_dir: src.playbookDir,
+    run_started_at: src.runStartedAt,
   };
   // Play and task vars may themselves be templates over the layers below them.
   const base = { ...magic, ...inventoryVars, ...src.extraVars };

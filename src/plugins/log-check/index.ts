@@ -30,8 +30,8 @@ export interface LogCheckParams {
 }
 
 const PROGRESS_EVERY_MS = 5000;
-/** When this haplay process (one run) started: "since: run". */
-const RUN_START = Date.now() - Math.round(process.uptime() * 1000);
+/** Fallback when the engine gives no run start (a plugin driven by hand): this process's start. */
+const PROCESS_START = Date.now() - Math.round(process.uptime() * 1000);
 
 const names = Object.keys(NAMED_PATTERNS);
 
@@ -117,7 +117,8 @@ export const logCheck = definePlugin<LogCheckParams>({
     const spec = resolve(p, ctx);
     const t = ctx.transport;
     const clock = await hostClock(t);
-    const from = sinceMs(p.since, clock.now, RUN_START + clock.skew);
+    const runStart = typeof ctx.host.vars.run_started_at === 'string' ? Date.parse(ctx.host.vars.run_started_at) : PROCESS_START;
+    const from = sinceMs(p.since, clock.now, runStart + clock.skew);
     if (from !== null && Number.isNaN(from)) throw new TaskFailed(`since: ${JSON.stringify(p.since)} is not run, all, a duration (5m) or an RFC 3339 time`);
     const exp: Expectation = { expect: p.expect, min: p.count ?? p.min, max: p.count ?? p.max };
     if (p.expect === 'count' && exp.min === undefined && exp.max === undefined) throw new TaskFailed('expect: count needs count, min or max');
