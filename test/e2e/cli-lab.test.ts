@@ -34,7 +34,7 @@ test.serial('check mode predicts the first run exactly and changes nothing; the 
   t.is(first.code, 0, first.stdout + first.stderr);
   const lines = (out: string) => out.split('\n').filter((l) => /^changed: /.test(l)).sort();
   t.deepEqual(lines(check.stdout), lines(first.stdout), 'check mode listed exactly the changes the run made');
-  t.deepEqual(changed(first.stdout), { 'pbx-main': 4, 'pbx-standby': 4, cc: 4, edge: 4 });
+  t.deepEqual(changed(first.stdout), { 'pbx-main': 5, 'pbx-standby': 5, cc: 5, edge: 5 }, '4 tasks and the handler');
   for (const h of HOSTS) {
     const conf = await labExec(h, 'cat /root/haplay-e2e/host.conf; stat -c %a /root/haplay-e2e/host.conf /root/haplay-e2e; cat /root/haplay-e2e/built; wc -l < /root/haplay-e2e/restarts');
     t.is(conf.stdout, `name=${h}\naddress=${LAB.hosts[h]}\n640\n750\nbuilt\n1\n`);
