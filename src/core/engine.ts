@@ -42,6 +42,8 @@ export interface EngineOptions {
 
 type Failures = Map<string, 'failed' | 'unreachable'>;
 
+const EARLY_CONNECT_MS = 2000;
+
 const HIDDEN = 'the output has been hidden because "no_log: true" was set for this task';
 
 export class Engine {
@@ -127,8 +129,7 @@ export class Engine {
       return;
     }
     hosts.forEach((h) => (this.hosts.get(h)!.touched = true));
-    // Every host of the play is locked before the first change, so a second run stops before doing anything.
-    await Promise.all(hosts.map((h) => this.lockFor(h).catch(() => undefined)));
+    await this.lockEarly(hosts);
     for (const batch of batches(hosts, play.serial)) {
       if (this.playAborted || this.env.signal.aborted || this.lockError) break;
       const failed = await this.runList(play.tasks, batch, 0);
@@ -196,9 +197,29 @@ export class Engine {
     }
   }
 
+  /**
+   * Hosts that answer are locked before the play's first task, so a second run stops before doing
+   * anything. A host that does not connect within EARLY_CONNECT_MS (the dead main of a failover) is
+   * not waited for: it is locked by the first task that really runs there, if any.
+   */
+  private async lockEarly(hosts: string[]): Promise<void> {
+    if (!this.lockingOn()) return;
+    await Promise.all(
+      hosts.map(async (h) => {
+        const connecting = this.o.transports.get(h).connect().then(() => true, () => false);
+        const timer = new Promise<boolean>((r) => setTimeout(() => r(false), EARLY_CONNECT_MS).unref());
+        if (await Promise.race([connecting, timer])) await this.lockFor(h).catch(() => undefined);
+      }),
+    );
+  }
+
+  private lockingOn(): boolean {
+    return this.o.lock === true || (this.o.lock === undefined && !this.env.check);
+  }
+
   /** Takes the host's run lock once per run; unreachable hosts are left for their first task to report. */
   private lockFor(host: string): Promise<void> {
-    if (this.o.lock === false || (this.o.lock === undefined && this.env.check)) return Promise.resolve();
+    if (!this.lockingOn()) return Promise.resolve();
     if (!this.o.inventory.hasHost(host)) return Promise.resolve(); // localhost: the control machine
     let p = this.locks.get(host);
     if (!p) {

@@ -141,7 +141,7 @@ async function executeOnce(env: ExecEnv, task: Task, host: string, vars: Vars): 
     assertValid(plugin.schema, params, { code: 'E_PARAMS', where: task.where, prefix: task.plugin });
     const target = task.delegateTo ? render(task.delegateTo, vars) : host;
     const transport = env.transport(target);
-    if (target !== host) await env.lock(target);
+    await env.lock(target); // once per host and run; a no-op after the first time
     const ctx: TaskContext = {
       host: { name: host, vars },
       transport,

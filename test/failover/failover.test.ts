@@ -94,7 +94,7 @@ async function nginxOnCc(): Promise<boolean> {
   return r.stdout.trim() === 'Up';
 }
 
-test.before(async () => {
+test.serial.before(async () => {
   await setupHa();
 });
 

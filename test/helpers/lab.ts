@@ -44,8 +44,12 @@ function release(): void {
   } catch { /* not ours or gone */ }
 }
 
+/**
+ * Call first in a lab suite; a suite's own setup must be `test.serial.before` too: ava runs plain
+ * `before` hooks concurrently, so a setup hook would race the lab's reset.
+ */
 export function useLab(test: TestFn): void {
-  test.before(async () => {
+  test.serial.before(async () => {
     await acquire();
     await lab.up();
     await lab.reset();
