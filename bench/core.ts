@@ -5,9 +5,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KEY, KNOWN_HOSTS, LAB_DIR, CORE_HOSTS } from '../test/lab/config.js';
 import * as lab from '../test/lab/lab.js';
+import { acquireLab, releaseLab } from '../test/helpers/lab.js';
 import { fmt, time, which } from './lib.js';
 
 const N = Number(process.env.BENCH_RUNS ?? 7);
+await acquireLab();
+process.on('exit', releaseLab);
 await lab.up();
 const haplay = ['node', 'dist/cli/index.js', 'bench/noop20.yml', '-i', 'inventories/lab.yml'];
 time(haplay, 1); // first run: creates the files

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as lab from '../test/lab/lab.js';
+import { acquireLab, releaseLab } from '../test/helpers/lab.js';
 import { LAB_INVENTORY } from '../test/lab/config.js';
 
 const ROOT = process.cwd();
@@ -89,6 +90,8 @@ async function playbookOnly(): Promise<{ ms: number; services: number }> {
   return { ms: r.ms, services };
 }
 
+await acquireLab();
+process.on('exit', releaseLab);
 const runs = Number(process.argv[2] ?? 3);
 const monitor: number[] = [];
 for (let i = 0; i < runs; i++) {

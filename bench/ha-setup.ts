@@ -2,30 +2,10 @@
 // then ha-disable.yml to leave the lab as found. Through the built CLI, as an operator runs it.
 //   npm run build && npx tsx bench/ha-setup.ts      (as root, lab up; takes the lab suite lock)
 import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
-import { LAB_DIR, LAB_INVENTORY, REPO } from '../test/lab/config.js';
+import { LAB_INVENTORY, REPO } from '../test/lab/config.js';
 import * as lab from '../test/lab/lab.js';
+import { acquireLab, releaseLab } from '../test/helpers/lab.js';
 
-const LOCK = path.join(LAB_DIR, 'suite.lock');
-
-async function lock(): Promise<void> {
-  for (;;) {
-    try {
-      fs.mkdirSync(LOCK);
-      fs.writeFileSync(path.join(LOCK, 'pid'), String(process.pid));
-      return;
-    } catch {
-      const pid = Number(fs.readFileSync(path.join(LOCK, 'pid'), 'utf8') || 0);
-      try {
-        if (pid) process.kill(pid, 0);
-      } catch {
-        fs.rmSync(LOCK, { recursive: true, force: true });
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-}
 
 function run(playbook: string): { ms: number; changed: number; code: number } {
   const t0 = process.hrtime.bigint();
@@ -43,7 +23,7 @@ function run(playbook: string): { ms: number; changed: number; code: number } {
   return { ms, changed, code };
 }
 
-await lock();
+await acquireLab();
 try {
   await lab.up();
   await lab.reset();
@@ -57,5 +37,5 @@ try {
   const best = Math.min(...noops.map((r) => r.ms));
   console.log(`no-op best ${(best / 1000).toFixed(2)} s, target < 1.5 s: ${best < 1500 ? 'met' : 'NOT met'}`);
 } finally {
-  fs.rmSync(LOCK, { recursive: true, force: true });
+  releaseLab();
 }

@@ -14,33 +14,14 @@ import path from 'node:path';
 import { runPlaybook } from '../src/core/run.js';
 import type { RunEvent, Vars } from '../src/core/types.js';
 import { REPLICATION_EXCLUDED } from '../src/plugins/ha/flavour.js';
-import { LAB_DIR, LAB_INVENTORY, REPO } from '../test/lab/config.js';
+import { LAB_INVENTORY, REPO } from '../test/lab/config.js';
 import { nsenterArgv } from '../test/lab/run.js';
 import { labExec, labPsql } from '../test/helpers/lab.js';
 import { readState } from '../test/lab/state.js';
+import { acquireLab, releaseLab } from '../test/helpers/lab.js';
 
 const MAIN = 'pbx-main';
 const STANDBY = 'pbx-standby';
-const LOCK = path.join(LAB_DIR, 'suite.lock');
-
-async function lock(): Promise<void> {
-  for (;;) {
-    try {
-      fs.mkdirSync(LOCK);
-      fs.writeFileSync(path.join(LOCK, 'pid'), String(process.pid));
-      return;
-    } catch {
-      const pid = Number(fs.readFileSync(path.join(LOCK, 'pid'), 'utf8') || 0);
-      try {
-        if (pid) process.kill(pid, 0);
-      } catch {
-        fs.rmSync(LOCK, { recursive: true, force: true });
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-}
-const unlock = () => fs.rmSync(LOCK, { recursive: true, force: true });
 
 async function sh(host: string, cmd: string): Promise<string> {
   const r = await labExec(host, cmd);
@@ -92,7 +73,7 @@ async function emptyStandby(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  await lock();
+  await acquireLab();
   try {
     const state = readState();
     const profile = state?.profile ?? 'unknown';
@@ -139,7 +120,7 @@ async function main(): Promise<void> {
     console.log(`no-change replicate.yml (db + rsync): median ${med(noChange).toFixed(0)} ms (${noChange.map((x) => x.toFixed(0)).join(', ')}) (wanted < 1000)`);
     console.log(`one row changed, replicate.yml: median ${med(oneRow).toFixed(0)} ms (${oneRow.map((x) => x.toFixed(0)).join(', ')}), rows copied ${oneRowCopied.join(', ')} (wanted < 1000)`);
   } finally {
-    unlock();
+    releaseLab();
   }
 }
 
@@ -147,7 +128,7 @@ main().then(
   () => process.exit(0),
   (e) => {
     console.error(e);
-    unlock();
+    releaseLab();
     process.exit(1);
   },
 );

@@ -7,7 +7,7 @@ import { TaskFailed } from '../core/errors.js';
 import { quote } from '../core/shell.js';
 import type { Change, Transport, Vars } from '../core/types.js';
 import { definePlugin } from './define.js';
-import { HA_PATHS, cronFor, flavourFor, nodeTypeOf, roleWord, type Flavour, type NodeType } from './ha/flavour.js';
+import { HA_PATHS, cronFor, flavourFor, nodeTypeOf, roleWord, type Flavour, type NodeType, ROLE_WORDS } from './ha/flavour.js';
 import { parseProbe, readFilesScript, rewriteLines, runOrFail } from './ha/probe.js';
 import { getHaConfig, pyJson, updateHaConfig } from './ha/sysconfd.js';
 
@@ -26,7 +26,7 @@ const schema = {
   properties: {
     node_type: {
       type: 'string',
-      enum: ['main', 'standby', 'disabled', 'master', 'slave'],
+      enum: ROLE_WORDS,
       description: 'The role of this node: main (XiVO word; Wazo: master), standby (Wazo: slave) or disabled (no HA).',
     },
     remote_address: {

@@ -5,7 +5,7 @@ import { TaskFailed } from '../core/errors.js';
 import { quote } from '../core/shell.js';
 import type { Change, Vars } from '../core/types.js';
 import { definePlugin } from './define.js';
-import { HA_PATHS, flavourFor, nodeTypeOf } from './ha/flavour.js';
+import { HA_PATHS, flavourFor, nodeTypeOf, ROLE_WORDS } from './ha/flavour.js';
 import { parseProbe, readFilesScript } from './ha/probe.js';
 import { pyJson } from './ha/sysconfd.js';
 
@@ -24,7 +24,7 @@ const schema = {
   properties: {
     node_type: {
       type: 'string',
-      enum: ['main', 'standby', 'disabled', 'master', 'slave'],
+      enum: ROLE_WORDS,
       description: 'The role this node is given: main sets the backup registrar/proxy, disabled resets them, standby changes nothing (provd does not serve phones there).',
     },
     remote_address: { type: 'string', format: 'ipv4', description: "On the main: the standby's VoIP address, given to the phones as backup registrar and proxy." },

@@ -4,7 +4,7 @@ import { TaskFailed } from '../core/errors.js';
 import type { Vars } from '../core/types.js';
 import { definePlugin } from './define.js';
 import { dbOptionsOf, dbSchemaProperties, withDb, type Db, type DbParams } from './ha/db.js';
-import { flavourFor, nodeTypeOf, type Flavour, type SipExpiry } from './ha/flavour.js';
+import { flavourFor, nodeTypeOf, type Flavour, type SipExpiry, ROLE_WORDS } from './ha/flavour.js';
 
 export interface SipExpiryParams extends DbParams {
   state?: 'on' | 'off';
@@ -25,7 +25,7 @@ const schema = {
     state: { type: 'string', enum: ['on', 'off'], description: 'on: the HA values; off: the values of a node without HA. Give state or node_type.' },
     node_type: {
       type: 'string',
-      enum: ['main', 'standby', 'disabled', 'master', 'slave'],
+      enum: ROLE_WORDS,
       description: 'Instead of state: main/standby (master/slave) mean on, disabled means off (as the XiVO web UI does on both nodes).',
     },
     flavour: { type: 'string', enum: ['xivo', 'wazo'], description: 'Default: the host variable `flavour`, else xivo.' },

@@ -23,7 +23,8 @@ function alive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch { return false; }
 }
 
-async function acquire(): Promise<void> {
+/** The lab for one suite or benchmark at a time, across processes (a dead holder's lock is taken over). */
+export async function acquireLab(): Promise<void> {
   fs.mkdirSync(LAB_DIR, { recursive: true });
   for (;;) {
     try {
@@ -38,7 +39,7 @@ async function acquire(): Promise<void> {
   }
 }
 
-function release(): void {
+export function releaseLab(): void {
   try {
     if (Number(fs.readFileSync(path.join(LOCK, 'pid'), 'utf8')) === process.pid) fs.rmSync(LOCK, { recursive: true, force: true });
   } catch { /* not ours or gone */ }
@@ -50,11 +51,11 @@ function release(): void {
  */
 export function useLab(test: TestFn): void {
   test.serial.before(async () => {
-    await acquire();
+    await acquireLab();
     await lab.up();
     await lab.reset();
   });
-  test.after.always(() => release());
+  test.after.always(() => releaseLab());
 }
 
 /** Runs a command inside a lab host (a string goes through bash -c). */

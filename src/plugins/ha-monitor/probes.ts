@@ -14,6 +14,7 @@ import tls from 'node:tls';
 import { quote } from '../../core/shell.js';
 import type { Transport } from '../../core/types.js';
 import { reason } from '../wait-for/probes.js';
+import { bounded } from '../lib/bounded.js';
 
 export type ProbeName = 'ssh' | 'sip' | 'db' | 'http';
 export type Vantage = 'standby' | 'cc' | 'control';
@@ -31,30 +32,6 @@ export interface ProbeResult {
 }
 
 export const HA_CONFIG_PATH = '/configmgt/api/2.0/sysconfd/get_ha_config';
-
-class NoAnswer extends Error {}
-
-/** The promise, or NoAnswer after ms; a late value is handed to `late` (a socket to close). */
-function bounded<T>(p: Promise<T>, ms: number, late?: (v: T) => void): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let over = false;
-    const timer = setTimeout(() => {
-      over = true;
-      reject(new NoAnswer(`no answer within ${ms} ms`));
-    }, ms);
-    p.then(
-      (v) => {
-        clearTimeout(timer);
-        if (over) late?.(v);
-        else resolve(v);
-      },
-      (e) => {
-        clearTimeout(timer);
-        if (!over) reject(e);
-      },
-    );
-  });
-}
 
 async function timed(probe: ProbeName, from: Vantage, timeoutMs: number, run: () => Promise<Omit<ProbeResult, 'probe' | 'from' | 'ms'>>): Promise<ProbeResult> {
   const start = Date.now();

@@ -7,7 +7,7 @@
 //
 // Every call runs inside one transaction (BEGIN ... COMMIT, ROLLBACK on any error).
 import type { Duplex } from 'node:stream';
-import pg from 'pg';
+import type pg from 'pg';
 import { TaskFailed, isHaplayError } from '../../core/errors.js';
 import type { Transport } from '../../core/types.js';
 
@@ -74,7 +74,9 @@ export async function connectDb(transport: Transport, o: DbOptions): Promise<pg.
     if (isHaplayError(e) && e.code !== 'E_TASK_FAILED') throw e;
     throw new TaskFailed(`cannot reach ${where}: ${(e as Error).message}`, undefined, 'is PostgreSQL running? (systemctl status postgresql)');
   }
-  const client = new pg.Client({
+  // Loaded on first use: most runs never open a database, and pg costs ~30 ms to import.
+  const { default: pgLib } = await import('pg');
+  const client = new pgLib.Client({
     user: o.user,
     password: o.password,
     database: o.database,

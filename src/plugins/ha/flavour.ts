@@ -138,6 +138,9 @@ export const HA_PATHS = {
   sysconfd: { host: '127.0.0.1', port: 8668 },
 } as const;
 
+/** Every word a playbook may use for a node's role: XiVO's, Wazo's, and disabled. */
+export const ROLE_WORDS = ['main', 'standby', 'disabled', 'master', 'slave'];
+
 /** main/standby (XiVO) and master/slave (Wazo) both mean the same two roles. */
 export function nodeTypeOf(role: string): NodeType {
   switch (role) {

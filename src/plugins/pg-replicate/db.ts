@@ -1,7 +1,7 @@
 // The two databases pg-replicate works on: through the node's SSH connection (ha/db.ts, shared with
 // the HA plugins), or directly from the control machine when asked. Sessions get the same output
 // settings on both sides, so equal rows hash equal.
-import pg from 'pg';
+import type pg from 'pg';
 import { connectDb } from '../ha/db.js';
 import { TaskFailed } from '../../core/errors.js';
 import type { Transport } from '../../core/types.js';
@@ -23,7 +23,8 @@ export async function openDb(t: DbTarget): Promise<pg.Client> {
   const base = { user: t.user, password: t.password, database: t.database, application_name: 'haplay pg-replicate' };
   let client: pg.Client;
   if (t.direct) {
-    client = new pg.Client({ ...base, host: t.direct.host, port: t.direct.port, connectionTimeoutMillis: 15000 });
+    const { default: pgLib } = await import('pg');
+    client = new pgLib.Client({ ...base, host: t.direct.host, port: t.direct.port, connectionTimeoutMillis: 15000 });
     // An error on an idle client must not crash haplay: it surfaces on the next query instead.
     client.on('error', () => {});
     try {

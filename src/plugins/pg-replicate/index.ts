@@ -5,7 +5,6 @@
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
-import copyStreams from 'pg-copy-streams';
 import { TaskFailed } from '../../core/errors.js';
 import type { Change, Diff, TaskContext, Vars } from '../../core/types.js';
 import { definePlugin } from '../define.js';
@@ -367,6 +366,7 @@ class Copier {
       select = `(SELECT ${spec.columnList} FROM ${spec.rel} WHERE ${keyMatch(spec, info, tp.toCopy)})`;
     }
     this.ctx.progress(`copying ${info.name}`);
+    const { default: copyStreams } = await import('pg-copy-streams');
     const src = this.main.query(copyStreams.to(`COPY ${select} TO STDOUT`));
     const dst = this.standby.query(copyStreams.from(`COPY ${spec.rel} (${spec.columnList}) FROM STDIN`));
     let bytes = 0;

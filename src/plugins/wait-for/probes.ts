@@ -7,6 +7,11 @@ import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { quote } from '../../core/shell.js';
 import type { Transport } from '../../core/types.js';
+import { bounded as boundedMs } from '../lib/bounded.js';
+
+/** wait-for speaks in seconds. */
+const bounded = <T>(p: Promise<T>, ms: number, late?: (v: T) => void) =>
+  boundedMs(p, ms, late, (x) => `no answer within ${Math.round(x / 100) / 10} s`);
 
 export type Attempt = (budgetMs: number) => Promise<string | null>;
 
@@ -109,30 +114,3 @@ export function reason(e: unknown): string {
   return msg;
 }
 
-class NoAnswer extends Error {
-  constructor(ms: number) {
-    super(`no answer within ${Math.round(ms / 100) / 10} s`);
-  }
-}
-
-/** The promise, or a NoAnswer error after ms; a late value is handed to `late` to be released. */
-function bounded<T>(p: Promise<T>, ms: number, late?: (v: T) => void): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let over = false;
-    const timer = setTimeout(() => {
-      over = true;
-      reject(new NoAnswer(ms));
-    }, ms);
-    p.then(
-      (v) => {
-        clearTimeout(timer);
-        if (over) late?.(v);
-        else resolve(v);
-      },
-      (e) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    );
-  });
-}
