@@ -42,7 +42,7 @@ export interface EngineOptions {
 
 type Failures = Map<string, 'failed' | 'unreachable'>;
 
-const EARLY_CONNECT_MS = 2000;
+const EARLY_CONNECT_MS = 1000;
 
 const HIDDEN = 'the output has been hidden because "no_log: true" was set for this task';
 

@@ -372,9 +372,14 @@ async function planCc(p: HaMonitorParams, ctx: TaskContext): Promise<Plan> {
   if (!linked) throw new TaskFailed(`${t.hostName}: no linked PBX`, undefined, 'give pbx (or the host variable pbx)');
   const standby = p.pbx_standby ?? (ctx.host.vars.pbx_standby as string | undefined);
   const timeoutMs = Math.round(p.probe_timeout * 1000);
-  const [nginx, first] = await Promise.all([nginxState(t), viewOf(ctx, String(linked), timeoutMs)]);
+  // Both PBXs at once: during a failover the linked one is down and its query only times out.
+  const [nginx, first, second] = await Promise.all([
+    nginxState(t),
+    viewOf(ctx, String(linked), timeoutMs),
+    standby ? viewOf(ctx, String(standby), timeoutMs) : Promise.resolve(undefined),
+  ]);
   const views = [first];
-  if (!first.active && standby) views.push(await viewOf(ctx, String(standby), timeoutMs));
+  if (!first.active && second) views.push(second);
   const serving = views.find((v) => v.active) ?? null;
   const since = serving ? await servingSince(ctx, serving.name) : null;
   const want = serving !== null;
