@@ -56,9 +56,10 @@ UPDATE userfeatures SET voicemailid = id WHERE id <= least(:users, 50);
 INSERT INTO extensions (context, exten, type, typeval) SELECT 'default', (1000 + i)::text, 'user', i::text FROM generate_series(1, :users) i;
 
 INSERT INTO queuefeatures (tenant_uuid, name, displayname, number, context)
-SELECT :t, 'queue' || i, 'Queue ' || i, (3000 + i)::text, 'default' FROM generate_series(1, :queues) i;
+SELECT :t, 'queue' || i, 'Queue ' || i, (700000 + i)::text, 'default' FROM generate_series(1, :queues) i;
 INSERT INTO queue (name, musicclass, strategy) SELECT 'queue' || i, 'default', 'ringall' FROM generate_series(1, :queues) i;
-INSERT INTO extensions (context, exten, type, typeval) SELECT 'default', (3000 + i)::text, 'queue', i::text FROM generate_series(1, :queues) i;
+-- Queue numbers stay clear of user numbers (1001..1000+users) whatever the profile's user count.
+INSERT INTO extensions (context, exten, type, typeval) SELECT 'default', (700000 + i)::text, 'queue', i::text FROM generate_series(1, :queues) i;
 INSERT INTO agentfeatures (tenant_uuid, firstname, lastname, number, passwd, context)
 SELECT :t, 'Agent' || i, 'Lab', (8000 + i)::text, '', 'default' FROM generate_series(1, :agents) i;
 INSERT INTO queuemember (queue_name, interface, usertype, userid, category, position)
