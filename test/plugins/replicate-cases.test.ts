@@ -240,7 +240,7 @@ test('rsync: command lines as xivo-sync builds them, push and pull', (t) => {
   const base = { paths: ['/etc/xivo/asterisk', '/var/lib/asterisk/moh'], exclude: ['*.tmp'], key: '/root/.ssh/xivo_id_rsa', remote: '10.0.0.12' };
   t.is(
     rsyncCommand({ ...base, delete: true, direction: 'main-to-standby', dryRun: true }),
-    "rsync -aR --delete-after -i --dry-run '--exclude=*.tmp' -e 'ssh -i /root/.ssh/xivo_id_rsa -o PreferredAuthentications=publickey -o StrictHostKeyChecking=accept-new -o BatchMode=yes -o ConnectTimeout=10' /etc/xivo/asterisk /var/lib/asterisk/moh root@10.0.0.12:/",
+    "rsync -aR --delete-after -i --dry-run '--exclude=*.tmp' -e 'ssh -i /root/.ssh/xivo_id_rsa -o PreferredAuthentications=publickey -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=/root/.ssh/xivo_known_hosts -o BatchMode=yes -o ConnectTimeout=10' /etc/xivo/asterisk /var/lib/asterisk/moh root@10.0.0.12:/",
   );
   t.regex(
     rsyncCommand({ ...base, exclude: [], delete: false, direction: 'standby-to-main', dryRun: false }),

@@ -131,6 +131,8 @@ export const HA_PATHS = {
   isPrimary: '/var/lib/wazo/is-primary',
   isSecondary: '/var/lib/wazo/is-secondary',
   haKey: '/root/.ssh/xivo_id_rsa',
+  /** The standby's host key as the main's HA sync learnt it: kept apart so that disabling HA removes it. */
+  haKnownHosts: '/root/.ssh/xivo_known_hosts',
   /** Starts/stops the telephony of a standby (domain.md §5); the same name in both products. */
   standbyServices: 'xivo-manage-slave-services',
   cronDir: '/etc/cron.d',

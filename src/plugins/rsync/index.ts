@@ -102,7 +102,7 @@ export interface RsyncCommand {
 }
 
 export function sshCommand(key: string): string {
-  return `ssh -i ${key} -o PreferredAuthentications=publickey -o StrictHostKeyChecking=accept-new -o BatchMode=yes -o ConnectTimeout=10`;
+  return `ssh -i ${key} -o PreferredAuthentications=publickey -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=${HA_PATHS.haKnownHosts} -o BatchMode=yes -o ConnectTimeout=10`;
 }
 
 /** The rsync command line run on the main. */
