@@ -297,14 +297,15 @@ export class Engine {
   private record(task: Task, host: string, status: HostStatus, result: TaskResult, ranHere: boolean): void {
     const state = this.hosts.get(host)!;
     if (ranHere) state.count(status);
-    // A skipped task keeps an earlier value of the same name: "skipped" must not erase what was learnt.
-    if (task.register && !(result.skipped && task.register in state.facts)) {
-      state.facts[task.register] = result;
-      factsChanged();
-    }
     const facts = result.facts;
     if (facts && typeof facts === 'object' && !result.failed) {
       Object.assign(state.facts, facts);
+      factsChanged();
+    }
+    // After the facts: the name the operator chose for `register` wins over a plugin's fact.
+    // A skipped task keeps an earlier value of the same name: "skipped" must not erase what was learnt.
+    if (task.register && !(result.skipped && task.register in state.facts)) {
+      state.facts[task.register] = result;
       factsChanged();
     }
     if (result.changed && !result.failed) task.notify.forEach((n) => state.notified.add(n));

@@ -161,3 +161,13 @@ test('timeout fails a task that hangs', async (t) => {
   const res = r.events.find((e) => e.type === 'host_result');
   t.regex(res && res.type === 'host_result' ? (res.msg ?? '') : '', /did not finish within 0.1 s/);
 });
+
+test('a registered name wins over a plugin fact of the same name', async (t) => {
+  const r = await run(`
+- hosts: a
+  tasks:
+    - { name: facts, set-fact: { out: from-fact }, register: out }
+    - { name: use, kv: { key: out, value: "{{out.changed}}" } }
+`);
+  t.is(file(r, 'a', '/kv/out'), 'false', 'out is the registered result, not the fact');
+});
