@@ -210,6 +210,6 @@ test('wait-for: a real file that appears with the awaited line', async (t) => {
   setTimeout(() => void writeFile(path, 'boot\n'), 100);
   setTimeout(() => void writeFile(path, 'boot\nNode is in secondary HA mode.\n'), 300);
   const { result } = await runPlugin(waitFor, { path, contains: 'secondary HA mode', interval: 0.05, timeout: 5 }, local().ctx);
-  t.true((result.attempts as number) >= 3);
+  t.true((result.attempts as number) >= 2, "at least one miss before the line appeared");
   t.true((result.elapsed as number) >= 0.25);
 });
