@@ -72,3 +72,30 @@ test('the editor schema is valid JSON Schema and accepts every shipped playbook'
   }
   t.false(validate([{ hosts: 'all', tasks: [{ comand: 'ls' }] }]), 'an unknown key is refused');
 });
+
+test('haplay inventory: the groups as a tree, and one host\'s variables as tasks see them', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'haplay-inv-'));
+  writeFileSync(
+    join(dir, 'inventory.yml'),
+    `vars: { flavour: xivo, db_password: !secret s3cret-pw }
+hosts:
+  pbx-main: { address: 10.0.0.11, vars: { voip_address: 10.1.0.11 } }
+  pbx-standby: { address: 10.0.0.12 }
+  cc: { address: 10.0.0.21 }
+groups:
+  pbx_main: { hosts: [pbx-main] }
+  pbx_standby: { hosts: [pbx-standby] }
+  pbx: { children: [pbx_main, pbx_standby], vars: { flavour: wazo } }
+  cc: { hosts: [cc] }
+`,
+  );
+  const graph = await run('node', [cli, 'inventory', '--graph'], { cwd: dir });
+  t.is(
+    graph.stdout,
+    ['@all:', '  |--@pbx:', '  |  |--@pbx_main:', '  |  |  |--pbx-main (10.0.0.11)', '  |  |--@pbx_standby:', '  |  |  |--pbx-standby (10.0.0.12)', '  |--@cc:', '  |  |--cc (10.0.0.21)', ''].join('\n'),
+  );
+  const host = JSON.parse((await run('node', [cli, 'inventory', '--host', 'pbx-main'], { cwd: dir })).stdout);
+  t.like(host, { flavour: 'wazo', voip_address: '10.1.0.11', address: '10.0.0.11', groups: ['pbx_main', 'pbx'], db_password: '********' });
+  const bad = await run('node', [cli, 'inventory', '--host', 'nope'], { cwd: dir }).catch((e) => e);
+  t.is(bad.code, 4);
+});
