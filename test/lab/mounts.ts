@@ -76,13 +76,14 @@ export async function createHostNs(name: string, overlay: boolean): Promise<void
     src = fsDir(name);
   }
   for (const d of [...HOST_DIRS, ...HOST_FILES]) lines.push(`mount --bind ${src}/${d} /${d}`);
-  // Before the fresh /tmp and /run: the checkout itself may live there (a CI clone in /tmp).
+  // Everything that reaches into the checkout comes before the fresh /tmp and /run: the checkout
+  // itself may live there (a CI clone in /tmp).
   lines.push(`mount --bind ${STANDINS} /usr/local/sbin`, 'mount -o remount,bind,ro /usr/local/sbin');
-  for (const d of HOST_TMPFS) lines.push(`mount -t tmpfs -o mode=${d === 'tmp' ? '1777' : '755'},size=256m tmpfs /${d}`);
-  lines.push(`hostname ${name}`);
   // Drop this namespace's copies of the lab's own mounts (other hosts' namespace files, the overlay's
   // mount point): the binds above keep what they need, and nothing keeps other hosts alive.
   lines.push(`awk '{print $5}' /proc/self/mountinfo | grep '^${LAB_DIR}/' | sort -r | xargs -r -n1 umount -l`);
+  for (const d of HOST_TMPFS) lines.push(`mount -t tmpfs -o mode=${d === 'tmp' ? '1777' : '755'},size=256m tmpfs /${d}`);
+  lines.push(`hostname ${name}`);
   await runOk(['unshare', `--mount=${mnt}`, `--uts=${uts}`, '--propagation', 'private', 'bash', '-c', lines.join('\n')]);
 }
 
