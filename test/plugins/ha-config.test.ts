@@ -2,26 +2,12 @@
 // commands and the bytes written out (domain.md §1). Params go through the engine's own validator
 // (ajv with formats), as in a playbook.
 import test from 'ava';
-import { assertValid } from '../../src/core/params.js';
 import type { FakeRule } from '../../src/core/transport/fake.js';
-import type { Plugin } from '../../src/core/types.js';
 import { haConfig } from '../../src/plugins/ha-config.js';
 import { runCases } from '../helpers/plugin-cases.js';
 
-/** The plugin as the engine runs it: params validated (formats included) by the engine's ajv. */
-function engineValidated(plugin: Plugin): Plugin {
-  return {
-    ...plugin,
-    schema: { type: 'object' },
-    plan: (params, ctx) => {
-      const copy = structuredClone(params);
-      assertValid(plugin.schema, copy, { code: 'E_PARAMS', where: {}, prefix: plugin.name });
-      return plugin.plan(copy, ctx);
-    },
-  };
-}
 
-const plugin = engineValidated(haConfig);
+const plugin = haConfig;
 const PG = '/etc/postgresql/15/main';
 const HBA = '# lab\nlocal   all             all                                     trust\nhost    all             all             127.0.0.1/32            trust\n';
 const CONF = "# postgresql.conf\n#listen_addresses = 'localhost'\nport = 5432\n";
