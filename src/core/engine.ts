@@ -8,7 +8,7 @@ import { runOnHost, statusOf, type ExecEnv, type ItemOutcome } from './execute.j
 import type { Inventory } from './inventory.js';
 import type { Play, Playbook, Task } from './playbook.js';
 import type { PluginRegistry } from './registry.js';
-import { factsChanged, HostState, varsFor, type VarsSources } from './state.js';
+import { factsChanged, HostState, hostVarsOf, varsFor, type VarsSources } from './state.js';
 import type { HostStatus, Reporter, TaskResult, Transport, Vars } from './types.js';
 
 export interface TransportProvider {
@@ -76,7 +76,7 @@ export class Engine {
       check: o.check ?? false,
       diff: o.diff ?? false,
       transport: (h) => o.transports.get(h),
-      hostvars: (h) => ({ ...o.inventory.varsFor(h), ...(this.hosts.get(h)?.facts ?? {}) }),
+      hostvars: (h) => hostVarsOf(this.src, h),
       groups: o.inventory.groupsMap(),
       progress: (host, message) =>
         o.reporter.event({ type: 'progress', play: this.play?.name ?? '', task: this.currentTask, host, message }),

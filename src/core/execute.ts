@@ -1,13 +1,12 @@
 // One task on one host: when, loop, retries/until, plan, apply (unless checking), changed_when and
 // failed_when. Returns plain results; the play loop decides what a failure means for the host.
 import { HaplayError, isHaplayError, wrapPluginError } from './errors.js';
-import { isTrue } from './expr.js';
+import { evaluate, isTrue } from './expr.js';
 import { assertValid } from './params.js';
 import type { Task } from './playbook.js';
 import type { PluginRegistry } from './registry.js';
 import { render, renderDeep } from './template.js';
 import type { Diff, HostStatus, Plan, TaskContext, TaskResult, Transport, Vars } from './types.js';
-import { evaluate } from './expr.js';
 
 export interface ExecEnv {
   registry: PluginRegistry;

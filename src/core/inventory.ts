@@ -41,20 +41,6 @@ export const inventorySchema: JSONSchema = {
   },
 };
 
-/** Variables that say how to reach a host (all optional). */
-export const CONNECTION_VARS = [
-  'address',
-  'port',
-  'user',
-  'private_key',
-  'known_hosts',
-  'host_key_checking',
-  'become',
-  'connection',
-  'connect_timeout',
-  'keepalive',
-] as const;
-
 interface Group {
   name: string;
   hosts: string[];

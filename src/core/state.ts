@@ -67,11 +67,14 @@ export function factsChanged(): void {
   factsVersion++;
 }
 
+/** A host's variables as other hosts see them (`hostvars`, ctx.hostvars): inventory, then facts. */
+export function hostVarsOf(src: VarsSources, host: string): Vars {
+  return { ...src.inventory.varsFor(host), ...(src.hosts.get(host)?.facts ?? {}) };
+}
+
 function hostvarsSnapshot(src: VarsSources): Vars {
   if (snapshotCache && snapshotCache.key === src && snapshotCache.version === factsVersion) return snapshotCache.value;
-  const value = Object.fromEntries(
-    src.inventory.hostNames.map((h) => [h, { ...src.inventory.varsFor(h), ...(src.hosts.get(h)?.facts ?? {}) }]),
-  );
+  const value = Object.fromEntries(src.inventory.hostNames.map((h) => [h, hostVarsOf(src, h)]));
   snapshotCache = { key: src, version: factsVersion, value };
   return value;
 }

@@ -164,9 +164,6 @@ export function roleWord(flavour: FlavourName, t: NodeType): string {
   return t;
 }
 
-export function flavourOf(name: unknown): Flavour {
-  return FLAVOURS[name === 'wazo' ? 'wazo' : 'xivo'];
-}
 
 /** The PBX-wide groups of the service tool (domain.md §10). */
 export const SERVICE_GROUPS = ['all', 'default', 'xivo', 'wazo', 'xivo-nomonit', 'wazo-nomonit'] as const;

@@ -8,7 +8,7 @@ import type pg from 'pg';
 import { TaskFailed } from '../../core/errors.js';
 import type { Change, Diff, TaskContext, Vars } from '../../core/types.js';
 import { definePlugin } from '../define.js';
-import { flavourOf, REPLICATION_EXCLUDED } from '../ha/flavour.js';
+import { flavourFor, REPLICATION_EXCLUDED } from '../ha/flavour.js';
 import {
   blockHashes, checkSchemas, differingBlocks, keyMatch, readCatalog, rowHashes, sequenceValues, tableSpec,
   type Catalog, type TableInfo, type TableSpec,
@@ -116,8 +116,8 @@ export const pgReplicate = definePlugin<PgReplicateParams>({
     }
     if (standbyName === ctx.host.name) throw new TaskFailed(`${standbyName} cannot replicate onto itself`, undefined, 'run the task on the main (hosts: pbx_main)');
     if (p.password) ctx.secret(p.password);
-    const fm = flavourOf(ctx.host.vars.flavour);
-    const fs = flavourOf(ctx.hostvars(standbyName).flavour ?? ctx.host.vars.flavour);
+    const fm = flavourFor(undefined, ctx.host.vars);
+    const fs = flavourFor(ctx.hostvars(standbyName).flavour, ctx.host.vars);
     const standbyT = await ctx.transportFor(standbyName);
 
     const [mainState, standbyState] = await Promise.all([probeNode(ctx.transport, fm, false), probeNode(standbyT, fs, true)]);

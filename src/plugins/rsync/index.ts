@@ -6,7 +6,7 @@ import { TaskFailed } from '../../core/errors.js';
 import { argvToShell, quote } from '../../core/shell.js';
 import type { Change, TaskContext, Transport, Vars } from '../../core/types.js';
 import { definePlugin } from '../define.js';
-import { flavourOf, HA_PATHS, type Flavour } from '../ha/flavour.js';
+import { flavourFor, HA_PATHS, type Flavour } from '../ha/flavour.js';
 
 export interface RsyncParams {
   dest?: string;
@@ -168,7 +168,7 @@ export const rsync = definePlugin<RsyncParams>({
     if (destName === ctx.host.name) throw new TaskFailed(`${destName} cannot sync with itself`, undefined, 'run the task on the main (hosts: pbx_main)');
     const dv = ctx.hostvars(destName);
     const remote = p.dest_address ?? String(dv.voip_address ?? dv.address ?? destName);
-    const f = flavourOf(ctx.host.vars.flavour);
+    const f = flavourFor(undefined, ctx.host.vars);
     const destT = await ctx.transportFor(destName);
     const source = p.direction === 'main-to-standby' ? ctx.transport : destT;
     const del = p.delete ?? p.direction === 'main-to-standby';
