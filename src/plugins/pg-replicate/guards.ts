@@ -13,7 +13,7 @@ export interface NodeState {
   primary: boolean;
   secondary: boolean;
   disabledFlag: boolean;
-  /** asterisk reported running by `<serviceTool> status <telephonyGroup>` (standby probe only). */
+  /** asterisk active in systemd (standby probe only): what `<serviceTool> status` reports as running. */
   asteriskRunning?: boolean;
 }
 
@@ -27,7 +27,8 @@ export function probeScript(f: Flavour, withStatus: boolean): string {
     `[ -e ${HA_PATHS.isSecondary} ] && echo is-secondary`,
     `[ -e ${quote(f.disabledFlag)} ] && echo disabled`,
     `echo ${SEP}`,
-    withStatus ? `${quote(f.serviceTool)} status ${quote(f.telephonyGroup)} 2>&1` : '',
+    // `<serviceTool> status` reads the same ActiveState, but checks the database and every unit first (~200 ms).
+    withStatus ? 'systemctl is-active asterisk 2>&1' : '',
     'exit 0',
   ]
     .filter(Boolean)
@@ -58,7 +59,7 @@ export function parseProbe(host: string, out: string, withStatus: boolean): Node
     primary: f.includes('is-primary'),
     secondary: f.includes('is-secondary'),
     disabledFlag: f.includes('disabled'),
-    asteriskRunning: withStatus ? /^\s*running\s+asterisk\s*$/m.test(status) : undefined,
+    asteriskRunning: withStatus ? status.trim() === 'active' : undefined,
   };
 }
 
@@ -91,7 +92,7 @@ export function guardProblems(main: NodeState, standby: NodeState, fm: Flavour, 
     out.push({ message: `${standby.host} has no ${HA_PATHS.isSecondary} sentinel although ha.conf says slave`, hint: setup });
   }
   const serving = [
-    standby.asteriskRunning ? `asterisk is running (${fs.serviceTool} status ${fs.telephonyGroup})` : '',
+    standby.asteriskRunning ? 'asterisk is running (systemctl is-active asterisk)' : '',
     !standby.disabledFlag ? `${fs.disabledFlag} is absent, so its telephony is enabled` : '',
   ].filter(Boolean);
   if (serving.length) {
