@@ -129,7 +129,7 @@ export class Engine {
       return;
     }
     hosts.forEach((h) => (this.hosts.get(h)!.touched = true));
-    await this.lockEarly(hosts);
+    await this.lockEarly([...hosts, ...this.peersOf(play).filter((h) => !hosts.includes(h))]);
     for (const batch of batches(hosts, play.serial)) {
       if (this.playAborted || this.env.signal.aborted || this.lockError) break;
       const failed = await this.runList(play.tasks, batch, 0);
@@ -203,7 +203,11 @@ export class Engine {
    * not waited for: it is locked by the first task that really runs there, if any.
    */
   private async lockEarly(hosts: string[]): Promise<void> {
-    if (!this.lockingOn()) return;
+    if (!this.lockingOn()) {
+      // Check mode takes no lock, but connecting now still saves the first task the wait.
+      for (const h of hosts) this.o.transports.get(h).connect().catch(() => undefined);
+      return;
+    }
     await Promise.all(
       hosts.map(async (h) => {
         const connecting = this.o.transports.get(h).connect().then(() => true, () => false);
@@ -211,6 +215,28 @@ export class Engine {
         if (await Promise.race([connecting, timer])) await this.lockFor(h).catch(() => undefined);
       }),
     );
+  }
+
+  /** Hosts the play's tasks reach besides their own: static delegate_to and the plugins' peers(). */
+  private peersOf(play: Play): string[] {
+    const out = new Set<string>();
+    const walk = (tasks: Task[]) => {
+      for (const t of tasks) {
+        if (t.kind === 'block') {
+          walk(t.block);
+          walk(t.rescue);
+          walk(t.always);
+          continue;
+        }
+        if (t.delegateTo && !t.delegateTo.includes('{{')) out.add(t.delegateTo);
+        const plugin = this.o.registry.get(t.plugin);
+        const params = t.params && typeof t.params === 'object' ? (t.params as Record<string, unknown>) : {};
+        for (const h of plugin?.peers?.(params, this.env.groups) ?? []) out.add(h);
+      }
+    };
+    walk(play.tasks);
+    walk(play.handlers);
+    return [...out].filter((h) => this.o.inventory.hasHost(h) && !this.hosts.get(h)!.stopped);
   }
 
   private lockingOn(): boolean {

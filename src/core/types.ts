@@ -169,6 +169,12 @@ export interface Plugin<P = any> {
   freeForm?: string;
   /** Reads the host through ctx and returns what still has to change. Throws TaskFailed to fail. */
   plan(params: P, ctx: TaskContext): Promise<Plan>;
+  /**
+   * Other inventory hosts plan() will reach through ctx.transportFor (a replication's standby): the
+   * engine connects and locks them with the play's hosts instead of in the middle of the task. Given
+   * the params as written (defaults not applied, templates not rendered); best effort.
+   */
+  peers?(params: Record<string, unknown>, groups: Record<string, string[]>): string[];
 }
 
 // ---------------------------------------------------------------------------------------------

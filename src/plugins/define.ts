@@ -7,6 +7,15 @@ export function definePlugin<P>(plugin: Plugin<P>): Plugin<P> {
   return plugin;
 }
 
+/** peers() of a plugin whose other host is a param, else the first standby: the replication pair. */
+export function standbyPeer(key: string) {
+  return (params: Record<string, unknown>, groups: Record<string, string[]>): string[] => {
+    const v = params[key];
+    if (typeof v === 'string') return v.includes('{{') ? [] : [v];
+    return groups.pbx_standby?.slice(0, 1) ?? [];
+  };
+}
+
 /**
  * Cross-field rules ajv messages make unreadable ("must match exactly one schema in oneOf") are
  * checked here instead, in the operator's words.

@@ -1,4 +1,5 @@
 import test from 'ava';
+import type { Plugin } from '../../src/core/types.js';
 import { recap, run, statuses } from '../helpers/engine.js';
 
 test('task N finishes on every host before task N+1 starts (lockstep), hosts in parallel', async (t) => {
@@ -146,4 +147,32 @@ test('--limit narrows plays; tags and skip-tags select tasks', async (t) => {
   t.deepEqual(r.log.sort(), ['a: step three', 'a: step two', 'b: step three', 'b: step two']);
   const s = await run(pb, { limit: 'c', skipTags: ['sync'] });
   t.deepEqual(s.log, ['c: step one', 'c: step three']);
+});
+
+test("a plugin's peers are connected and locked with the play's hosts, before its first task", async (t) => {
+  const reach: Plugin<{ other: string }> = {
+    name: 'reach',
+    description: 'test: reads another host',
+    schema: { type: 'object', additionalProperties: false, required: ['other'], properties: { other: { type: 'string' } } },
+    peers: (p) => [String(p.other)],
+    async plan(p, ctx) {
+      await (await ctx.transportFor(p.other)).exec('read-peer');
+      return { changes: [] };
+    },
+  };
+  const r = await run(
+    `
+- hosts: a
+  tasks:
+    - step: first
+    - reach: { other: c }
+`,
+    { lock: true, plugins: [reach], setup: (_h, f) => f.on(/flock/, () => ({ stdout: 'HAPLAY_LOCKED\n' })) },
+  );
+  t.is(r.code, 0, JSON.stringify(r.events.filter((e) => e.type === 'warning')));
+  const at = (re: RegExp) => r.log.findIndex((l) => re.test(l));
+  t.true(at(/^c: .*flock/) >= 0 && at(/^c: .*flock/) < at(/^a: step first/), r.log.join('\n'));
+  t.true(at(/^c: read-peer/) > at(/^a: step first/));
+  t.is(r.log.filter((l) => /^c: .*flock/.test(l)).length, 1, 'locked once');
+  t.is(r.log.filter((l) => /^b: /.test(l)).length, 0, 'hosts outside the play and its peers are left alone');
 });

@@ -64,7 +64,7 @@ export const step: Plugin<{ name: string; fail?: boolean; change?: boolean; slee
   },
 };
 
-export const testRegistry = () => new PluginRegistry([...builtinPlugins, kv, step]);
+export const testRegistry = (more: Plugin[] = []) => new PluginRegistry([...builtinPlugins, kv, step, ...more]);
 
 export interface RunResult {
   code: number;
@@ -89,6 +89,8 @@ export interface RunOpts {
   /** Take run locks (off by default so that logs hold only the tasks' commands). */
   lock?: boolean;
   setup?: (host: string, t: FakeTransport) => void;
+  /** More plugins, beside the built-ins, kv and step. */
+  plugins?: Plugin[];
 }
 
 const DEFAULT_INVENTORY = `
@@ -100,7 +102,8 @@ groups:
 export async function run(playbook: string, opts: RunOpts = {}): Promise<RunResult> {
   const inventory = inventoryFrom(parseYaml(opts.inventory ?? DEFAULT_INVENTORY, 'inventory.yml'));
   const redactor = new Redactor();
-  const pb = playbookFrom(parseYaml(playbook, '/pb/test.yml', { onSecret: (v) => redactor.add(v) }), testRegistry());
+  const registry = testRegistry(opts.plugins);
+  const pb = playbookFrom(parseYaml(playbook, '/pb/test.yml', { onSecret: (v) => redactor.add(v) }), registry);
   const hosts = new Map<string, FakeTransport>();
   const log: string[] = [];
   const get = (h: string) => {
@@ -134,7 +137,7 @@ export async function run(playbook: string, opts: RunOpts = {}): Promise<RunResu
   const engine = new Engine({
     inventory,
     playbook: pb,
-    registry: testRegistry(),
+    registry,
     transports: { get, closeAll: async () => {} },
     reporter,
     check: opts.check,
