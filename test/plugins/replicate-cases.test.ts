@@ -10,6 +10,7 @@ import { tableSpec, keyMatch, checkSchemas } from '../../src/plugins/pg-replicat
 import { guardProblems, parseProbe } from '../../src/plugins/pg-replicate/guards.js';
 import { checkLocale, pgReplicate, replicatedSequences, truncatableSet } from '../../src/plugins/pg-replicate/index.js';
 import { parseItemised, rsync, rsyncCommand } from '../../src/plugins/rsync/index.js';
+import { unchangedTables, type Ledger, type NodeStamps } from '../../src/plugins/pg-replicate/stamps.js';
 import { makeTaskContext, runPlugin } from '../helpers/plugin-cases.js';
 
 const SEP = '@@haplay@@';
@@ -17,8 +18,8 @@ const probe = (conf: string | null, flags: string[], status = '') =>
   `${conf ?? `${SEP}absent`}\n${SEP}\n${flags.map((f) => f + '\n').join('')}${SEP}\n${status}`;
 const MASTER = '{"node_type": "master", "remote_address": "10.0.0.12"}';
 const SLAVE = '{"node_type": "slave", "remote_address": "10.0.0.11"}';
-const STOPPED = 'Checking services...\n\tstopped\t\txivo-provd\n\tstopped\t\tasterisk\n';
-const RUNNING = 'Checking services...\n\trunning\t\txivo-provd\n\trunning\t\tasterisk\n';
+const STOPPED = 'inactive\n';
+const RUNNING = 'active\n';
 
 interface TwoHostCase {
   title: string;
@@ -98,8 +99,8 @@ const guardCases: TwoHostCase[] = [
     main: [{ match: 'cat /etc/xivo/ha.conf', reply: { stdout: probe(MASTER, ['is-primary']) } }],
     standby: [{ match: 'cat /etc/xivo/ha.conf', reply: { stdout: probe(SLAVE, ['is-secondary'], RUNNING) } }],
     expect: {
-      error: /pbx-standby is serving: asterisk is running \(xivo-service status xivo\) and \/var\/lib\/xivo\/disabled is absent.*would erase it.*hint: fail back first/,
-      standby: [/xivo-service status xivo/],
+      error: /pbx-standby is serving: asterisk is running \(systemctl is-active asterisk\) and \/var\/lib\/xivo\/disabled is absent.*would erase it.*hint: fail back first/,
+      standby: [/systemctl is-active asterisk/],
     },
   },
   {
@@ -119,13 +120,13 @@ const guardCases: TwoHostCase[] = [
     expect: { error: /pbx-main has no \/var\/lib\/wazo\/is-primary sentinel.*pbx-standby is not the standby: \/etc\/xivo\/ha.conf says node_type master/ },
   },
   {
-    title: 'wazo words and paths: master/slave, wazo-service, /var/lib/wazo/disabled',
+    title: 'wazo words and paths: master/slave, wazo-service in the hint, /var/lib/wazo/disabled',
     plugin: pgReplicate,
     params: {},
     vars: { flavour: 'wazo' },
     main: [{ match: 'cat /etc/xivo/ha.conf', reply: { stdout: probe(MASTER, ['is-primary']) } }],
-    standby: [{ match: 'wazo-service status wazo', reply: { stdout: probe(SLAVE, ['is-secondary'], RUNNING) } }],
-    expect: { error: /pbx-standby is serving: asterisk is running \(wazo-service status wazo\) and \/var\/lib\/wazo\/disabled is absent.*while the master was lost/ },
+    standby: [{ match: '/var/lib/wazo/disabled', reply: { stdout: probe(SLAVE, ['is-secondary'], RUNNING) } }],
+    expect: { error: /pbx-standby is serving: asterisk is running \(systemctl is-active asterisk\) and \/var\/lib\/wazo\/disabled is absent.*while the master was lost.*wazo-service stop wazo/ },
   },
   {
     title: 'the standby cannot be the main itself',
@@ -240,7 +241,7 @@ test('rsync: command lines as xivo-sync builds them, push and pull', (t) => {
   const base = { paths: ['/etc/xivo/asterisk', '/var/lib/asterisk/moh'], exclude: ['*.tmp'], key: '/root/.ssh/xivo_id_rsa', remote: '10.0.0.12' };
   t.is(
     rsyncCommand({ ...base, delete: true, direction: 'main-to-standby', dryRun: true }),
-    "rsync -aR --delete-after -i --dry-run '--exclude=*.tmp' -e 'ssh -i /root/.ssh/xivo_id_rsa -o PreferredAuthentications=publickey -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=/root/.ssh/xivo_known_hosts -o BatchMode=yes -o ConnectTimeout=10' /etc/xivo/asterisk /var/lib/asterisk/moh root@10.0.0.12:/",
+    "rsync -aR --delete-after -i --dry-run '--exclude=*.tmp' -e 'ssh -i /root/.ssh/xivo_id_rsa -o PreferredAuthentications=publickey -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=/root/.ssh/xivo_known_hosts -o BatchMode=yes -o ConnectTimeout=10 -o ControlMaster=auto -o ControlPath=/root/.ssh/haplay-%C -o ControlPersist=300 -o ServerAliveInterval=5 -o ServerAliveCountMax=2' /etc/xivo/asterisk /var/lib/asterisk/moh root@10.0.0.12:/",
   );
   t.regex(
     rsyncCommand({ ...base, exclude: [], delete: false, direction: 'standby-to-main', dryRun: false }),
@@ -361,3 +362,32 @@ const rsyncCases: TwoHostCase[] = [
   },
 ];
 for (const c of rsyncCases) test(`rsync: ${c.title}`, (t) => runTwo(t, c));
+
+// ---------------------------------------------------------------------------------------------
+// pg-replicate: which tables the saved stamps let it skip.
+
+test('pg-replicate stamps: a table is skipped only when both sides, the nodes and the pair are as saved, and the last full compare is recent', (t) => {
+  const now = Date.parse('2026-11-22T10:00:00Z');
+  const stamps = (node: string, tables: Record<string, string>, counting = true): NodeStamps => ({ node, counting, tables: new Map(Object.entries(tables)) });
+  const main = stamps('m1', { a: 'ma', b: 'mb', c: 'mc' });
+  const sb = stamps('s1', { a: 'sa', b: 'sb2', c: 'sc' });
+  const ledger: Ledger = {
+    version: 1,
+    main: { host: 'pbx-main', node: 'm1' },
+    standby: { host: 'pbx-standby', node: 's1' },
+    verified_at: '2026-11-22T09:30:00Z',
+    tables: { a: ['ma', 'sa'], b: ['mb', 'sb'], c: ['mc-old', 'sc'] },
+  };
+  const who = { main: 'pbx-main', standby: 'pbx-standby' };
+  const skip = (l: Ledger | null, m = main, s = sb, w = who, at = now, every = 3600) => [...unchangedTables(l, m, s, w, at, every)].sort();
+  t.deepEqual(skip(ledger), ['a'], 'b moved on the standby, c on the main');
+  t.deepEqual(skip(null), [], 'no record: compare all');
+  t.deepEqual(skip({ ...ledger, main: { host: 'pbx-main', node: 'm0' } }), [], 'the main restarted or its stats were reset');
+  t.deepEqual(skip({ ...ledger, standby: { host: 'pbx-standby', node: 's0' } }), [], 'the standby restarted');
+  t.deepEqual(skip(ledger, main, sb, { main: 'pbx-main', standby: 'pbx-other' }), [], 'another standby');
+  t.deepEqual(skip(ledger, stamps('m1', { a: 'ma' }, false)), [], 'track_counts off on the main');
+  t.deepEqual(skip(ledger, main, sb, who, now, 1800), [], 'older than verify_every: full compare');
+  t.deepEqual(skip(ledger, main, sb, who, now, 0), [], 'verify_every 0: always');
+  t.deepEqual(skip({ ...ledger, verified_at: '2026-11-22T11:00:00Z' }), [], 'a record from the future (clock change) is not trusted');
+  t.deepEqual(skip({ ...ledger, verified_at: 'garbage' }), []);
+});

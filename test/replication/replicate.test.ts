@@ -198,14 +198,26 @@ test.serial('the end state equals the upstream method (pg_dump --data-only with 
   t.deepEqual(await sequences(STANDBY), oursSeq, 'same sequences');
 });
 
-test.serial('second run: ok, nothing copied, no file synced', async (t) => {
+test.serial('second run: ok, nothing copied, no file synced; the third reads no table', async (t) => {
   await ready();
+  // The upstream load above rewrote the standby's tables: their stamps moved, so every table is compared.
   const r = await haplay(REPLICATE);
   t.is(r.code, 0);
   t.is(r.status(DB_TASK), 'ok');
   t.is(r.result(DB_TASK).rows_copied_total, 0);
-  t.regex(String(r.result(DB_TASK).noop ?? ''), /already has the main's data \(\d+ tables and \d+ sequences checked in \d+ ms\)/);
+  const n = r.result(DB_TASK).tables_checked as number;
+  t.true(n > 20);
+  t.regex(String(r.result(DB_TASK).noop ?? ''), new RegExp(`already has the main's data \\(${n} tables: all compared; \\d+ sequences; \\d+ ms\\)`));
   t.is(r.status(FILES_TASK), 'ok');
+
+  const r2 = await haplay(REPLICATE);
+  t.is(r2.status(DB_TASK), 'ok');
+  t.like(r2.result(DB_TASK), { tables_checked: n, tables_unchanged: n, tables_compared: 0 });
+  t.regex(String(r2.result(DB_TASK).noop ?? ''), new RegExp(`\\(${n} tables: ${n} unchanged since the last run, 0 compared;`));
+  const ledger = JSON.parse((await labExec(STANDBY, 'stat -c %a /var/lib/haplay/pg-replicate/asterisk.json && cat /var/lib/haplay/pg-replicate/asterisk.json')).stdout.replace(/^600\n/, ''));
+  t.like(ledger, { version: 1, main: { host: MAIN }, standby: { host: STANDBY } });
+  t.is(Object.keys(ledger.tables).length, n);
+  t.regex(ledger.tables.userfeatures[0], /^\d+\/\d+\/\d+\/\d+\/\d+\/[0-9a-f]{12}$/);
 });
 
 test.serial('a changed row on the main is the only row copied next run', async (t) => {
@@ -259,6 +271,68 @@ test.serial('force: true replicates onto a serving standby, with a warning', asy
   t.true(r.warnings.some((w) => /force: true: replicating anyway although pbx-standby is serving/.test(w)), r.warnings.join('\n'));
   t.is(await labPsql(STANDBY, 'SELECT firstname FROM userfeatures WHERE id = 8'), 'forced');
   await labExec(STANDBY, 'xivo-service stop xivo >/dev/null; xivo-service disable >/dev/null');
+});
+
+test.serial('stamps: a write on the standby, a TRUNCATE, a stats reset and verify_every: 0 are all seen; check mode saves nothing', async (t) => {
+  await ready();
+  await haplay(DB_ONLY);
+  const settled = await haplay(DB_ONLY);
+  t.is(settled.result('db').tables_compared, 0);
+  const all = settled.result('db').tables_checked as number;
+  const tables = await replicated();
+
+  // Someone edits the standby directly: its counters moved, that table alone is compared and repaired.
+  await labPsql(STANDBY, "UPDATE userfeatures SET firstname = 'standby-write' WHERE id = 5");
+  const r = await haplay(DB_ONLY);
+  t.like(r.result('db'), { tables_compared: 1, rows_copied: { userfeatures: 1 } });
+  t.is(await labPsql(STANDBY, 'SELECT firstname FROM userfeatures WHERE id = 5'), await labPsql(MAIN, 'SELECT firstname FROM userfeatures WHERE id = 5'));
+
+  // TRUNCATE counts no deleted row; the new file node gives it away.
+  await labPsql(STANDBY, 'TRUNCATE staticsip');
+  const r2 = await haplay(DB_ONLY);
+  t.like(r2.result('db'), { tables_compared: 1, tables_differing: ['staticsip'] });
+  t.deepEqual(await snapshot(STANDBY, tables), await snapshot(MAIN, tables));
+
+  // Counters reset on the main: nothing they say can be trusted, every table is compared.
+  await labPsql(MAIN, 'SELECT pg_stat_reset()');
+  const r3 = await haplay(DB_ONLY);
+  t.like(r3.result('db'), { tables_compared: all, rows_copied_total: 0 });
+  t.is(r3.status('db'), 'ok');
+
+  const always = playbook('verify', '- hosts: pbx_main\n  tasks:\n    - name: db\n      pg-replicate: { verify_every: 0 }\n');
+  t.like((await haplay(always)).result('db'), { tables_compared: all, tables_unchanged: 0 });
+
+  // Check mode neither reads differently nor leaves a record behind.
+  await labExec(STANDBY, 'rm -f /var/lib/haplay/pg-replicate/asterisk.json');
+  const c = await haplay(DB_ONLY, { check: true });
+  t.like(c.result('db'), { tables_compared: all });
+  t.is((await labExec(STANDBY, 'test -e /var/lib/haplay/pg-replicate/asterisk.json')).code, 1, 'no record written in check mode');
+  t.deepEqual(await snapshot(STANDBY, tables), await snapshot(MAIN, tables));
+});
+
+test.serial('enum columns (binary COPY, sent by label) and arrays of enums (text COPY) replicate between nodes whose type oids differ', async (t) => {
+  await ready();
+  await haplay(DB_ONLY);
+  // Different type oids on the two nodes, as on two separately installed PBXs.
+  await labPsql(STANDBY, "CREATE TYPE hplab_shift AS ENUM ('x'); CREATE TYPE hplab_codec AS ENUM ('alaw', 'ulaw', 'g722')");
+  await labPsql(MAIN, "CREATE TYPE hplab_codec AS ENUM ('alaw', 'ulaw', 'g722')");
+  const alter = 'ALTER TABLE usersip ADD COLUMN codec hplab_codec; ALTER TABLE linefeatures ADD COLUMN codecs hplab_codec[]';
+  await labPsql(STANDBY, alter);
+  await labPsql(MAIN, `${alter}; UPDATE usersip SET codec = 'g722' WHERE id % 3 = 0; UPDATE linefeatures SET codecs = '{alaw,g722}' WHERE id % 2 = 0`);
+  try {
+    t.not(await labPsql(MAIN, "SELECT 'hplab_codec'::regtype::oid"), await labPsql(STANDBY, "SELECT 'hplab_codec'::regtype::oid"));
+    const r = await haplay(DB_ONLY);
+    t.is(r.code, 0, r.msg('db'));
+    t.deepEqual((r.result('db').tables_differing as string[]).sort(), ['linefeatures', 'usersip']);
+    const tables = ['usersip', 'linefeatures'];
+    t.deepEqual(await snapshot(STANDBY, tables), await snapshot(MAIN, tables));
+    t.is(await labPsql(STANDBY, "SELECT count(*) FROM linefeatures WHERE codecs = '{alaw,g722}'"), await labPsql(MAIN, 'SELECT count(*) FROM linefeatures WHERE id % 2 = 0'));
+    t.is((await haplay(DB_ONLY)).status('db'), 'ok');
+  } finally {
+    const drop = 'ALTER TABLE usersip DROP COLUMN codec; ALTER TABLE linefeatures DROP COLUMN codecs; DROP TYPE hplab_codec';
+    await labPsql(MAIN, drop);
+    await labPsql(STANDBY, `${drop}; DROP TYPE hplab_shift`);
+  }
 });
 
 test.serial('rsync: deletions and additions reach the standby, other directories are left alone, second run ok', async (t) => {

@@ -22,6 +22,16 @@ export interface DbOptions {
   timeoutMs?: number;
   /** READ ONLY transaction (plan-time reads). */
   readOnly?: boolean;
+  /** Server settings for the session, sent at login (no extra round trip). */
+  settings?: Record<string, string>;
+  /** Statement timeout when it differs from timeoutMs; 0: none. */
+  statementTimeoutMs?: number;
+}
+
+/** The startup `options` string: -c name=value, spaces and backslashes escaped as the server expects. */
+export function startupOptions(settings: Record<string, string> = {}): string | undefined {
+  const parts = Object.entries(settings).map(([k, v]) => `-c ${k}=${v.replace(/[\\ ]/g, '\\$&')}`);
+  return parts.length ? parts.join(' ') : undefined;
 }
 
 /** The params every DB-using plugin accepts, with the asterisk database defaults (JSON Schema properties). */
@@ -84,7 +94,8 @@ export async function connectDb(transport: Transport, o: DbOptions): Promise<pg.
     port,
     stream: () => socketLike(stream),
     connectionTimeoutMillis: o.timeoutMs ?? 15000,
-    statement_timeout: o.timeoutMs ?? 15000,
+    statement_timeout: o.statementTimeoutMs ?? o.timeoutMs ?? 15000,
+    options: startupOptions(o.settings),
     application_name: 'haplay',
   } as pg.ClientConfig);
   client.on('error', () => {});

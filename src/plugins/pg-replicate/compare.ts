@@ -9,6 +9,9 @@ import { arrayLiteral, ident, literal } from './db.js';
 export interface Column {
   name: string;
   type: string;
+  /** Its binary COPY form holds no cluster-specific oid: a built-in type, or an enum (sent by label). Arrays and
+   *  composites of other types carry their element oids, which differ between two installs. */
+  binarySafe?: boolean;
 }
 
 export interface TableInfo {
@@ -37,8 +40,10 @@ export async function readCatalog(db: pg.Client): Promise<Catalog> {
     );
   const tables = await db.query<{ name: string; cols: Column[]; pk: string[] | null; est: string }>(`
       SELECT c.relname AS name,
-        (SELECT json_agg(json_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod)) ORDER BY a.attnum)
-           FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '') AS cols,
+        (SELECT json_agg(json_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod),
+                   'binarySafe', a.atttypid < 16384 OR ty.typtype = 'e') ORDER BY a.attnum)
+           FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
+          WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '') AS cols,
         (SELECT json_agg(a.attname ORDER BY k.ord) FROM pg_index i
            CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum

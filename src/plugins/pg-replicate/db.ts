@@ -2,7 +2,7 @@
 // the HA plugins), or directly from the control machine when asked. Sessions get the same output
 // settings on both sides, so equal rows hash equal.
 import type pg from 'pg';
-import { connectDb } from '../ha/db.js';
+import { connectDb, startupOptions } from '../ha/db.js';
 import { TaskFailed } from '../../core/errors.js';
 import type { Transport } from '../../core/types.js';
 
@@ -19,31 +19,39 @@ export interface DbTarget {
   direct?: { host: string; port: number };
 }
 
+// Row texts are hashed on both sides: the same output settings make equal rows hash equal.
+const SESSION: Record<string, string> = {
+  DateStyle: 'ISO,YMD',
+  IntervalStyle: 'postgres',
+  TimeZone: 'UTC',
+  extra_float_digits: '3',
+  bytea_output: 'hex',
+  client_encoding: 'UTF8',
+  statement_timeout: '0',
+};
+
 export async function openDb(t: DbTarget): Promise<pg.Client> {
-  const base = { user: t.user, password: t.password, database: t.database, application_name: 'haplay pg-replicate' };
-  let client: pg.Client;
-  if (t.direct) {
-    const { default: pgLib } = await import('pg');
-    client = new pgLib.Client({ ...base, host: t.direct.host, port: t.direct.port, connectionTimeoutMillis: 15000 });
-    // An error on an idle client must not crash haplay: it surfaces on the next query instead.
-    client.on('error', () => {});
-    try {
-      await client.connect();
-    } catch (e) {
-      throw new TaskFailed(
-        `cannot connect to the ${t.database} database of ${t.host} at ${t.direct.host}:${t.direct.port} as ${t.user}: ${(e as Error).message}`,
-        undefined,
-        'check that PostgreSQL listens there and its pg_hba.conf lets the control machine in, or drop direct to go through SSH',
-      );
-    }
-  } else {
-    client = await connectDb(t.transport, { user: t.user, password: t.password, database: t.database, port: t.port, timeoutMs: 15000 });
+  if (!t.direct) {
+    return connectDb(t.transport, {
+      user: t.user, password: t.password, database: t.database, port: t.port, timeoutMs: 15000, statementTimeoutMs: 0, settings: SESSION,
+    });
   }
-  // Row texts are hashed on both sides: the same output settings make equal rows hash equal.
-  await client.query(
-    "SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET TimeZone = 'UTC'; SET extra_float_digits = 3; " +
-      "SET bytea_output = 'hex'; SET client_encoding = 'UTF8'; SET statement_timeout = 0",
-  );
+  const { default: pgLib } = await import('pg');
+  const client = new pgLib.Client({
+    user: t.user, password: t.password, database: t.database, application_name: 'haplay pg-replicate',
+    host: t.direct.host, port: t.direct.port, connectionTimeoutMillis: 15000, options: startupOptions(SESSION),
+  });
+  // An error on an idle client must not crash haplay: it surfaces on the next query instead.
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } catch (e) {
+    throw new TaskFailed(
+      `cannot connect to the ${t.database} database of ${t.host} at ${t.direct.host}:${t.direct.port} as ${t.user}: ${(e as Error).message}`,
+      undefined,
+      'check that PostgreSQL listens there and its pg_hba.conf lets the control machine in, or drop direct to go through SSH',
+    );
+  }
   return client;
 }
 

@@ -2,19 +2,19 @@
 // does (domain.md §2), but proportional: both databases hash their tables in blocks, only differing
 // rows are copied, and everything lands in ONE transaction on the standby (replica role for the
 // circular foreign keys, sequences set to the main's values), so a failure leaves the standby as it was.
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { TaskFailed } from '../../core/errors.js';
-import type { Change, Diff, TaskContext, Vars } from '../../core/types.js';
-import { definePlugin } from '../define.js';
+import type { Change, Diff, Vars } from '../../core/types.js';
+import { definePlugin, standbyPeer } from '../define.js';
 import { flavourFor, REPLICATION_EXCLUDED } from '../ha/flavour.js';
-import {
-  blockHashes, checkSchemas, differingBlocks, keyMatch, readCatalog, rowHashes, sequenceValues, tableSpec,
-  type Catalog, type TableInfo, type TableSpec,
-} from './compare.js';
-import { closeDb, ident, openDb, type DbTarget } from './db.js';
+import { checkSchemas, readCatalog, sequenceValues, tableSpec, type Catalog } from './compare.js';
+import { Copier } from './copier.js';
+import { closeDb, openDb, type DbTarget } from './db.js';
+import { findDifferences, type TablePlan } from './decide.js';
 import { guardProblems, probeNode } from './guards.js';
+import { readLedger, readStamps, unchangedTables, writeLedger, type Ledger, type NodeStamps } from './stamps.js';
+
+export { truncatableSet } from './copier.js';
 
 export interface Endpoint {
   host: string;
@@ -32,6 +32,7 @@ export interface PgReplicateParams {
   force: boolean;
   parallel: number;
   max_row_copy: number;
+  verify_every: number;
 }
 
 const endpoint = {
@@ -70,6 +71,14 @@ const schema = {
       description: 'Replicate even when the roles are wrong or the standby is serving. Its changes are then lost; a warning says so.',
     },
     parallel: { type: 'integer', minimum: 1, maximum: 8, default: 2, description: 'Connections per node used to hash tables in parallel.' },
+    verify_every: {
+      type: 'integer',
+      minimum: 0,
+      default: 3600,
+      description:
+        'Seconds between full comparisons. In between, a table whose PostgreSQL stamps (file node, insert/update/delete counters, columns) ' +
+        'have not moved on either side since the last successful run is known equal and is not read. 0: compare every table on every run.',
+    },
     max_row_copy: {
       type: 'integer',
       minimum: 1,
@@ -79,27 +88,19 @@ const schema = {
   },
 };
 
-interface TablePlan {
-  info: TableInfo;
-  spec: TableSpec;
-  mode: 'whole' | 'rows';
-  toDelete: string[];
-  toCopy: string[];
-  counts: { inserted: number; updated: number; deleted: number; mainRows: number; standbyRows: number };
-  why?: string;
-}
 
 export const pgReplicate = definePlugin<PgReplicateParams>({
   name: 'pg-replicate',
   description: "Copy the main's asterisk database to the standby: only what differs, in one transaction",
   doc: [
     "Runs on the main (hosts: pbx_main) and reaches the standby through its inventory connection; both databases are reached through the nodes' SSH connections (no database port to open) unless direct is given.",
-    'Each table of the public schema (the excluded ones aside) is compared first with checksums computed in the databases, per block of primary keys, on both nodes in parallel; sequences are compared too. Nothing differs: ok. Otherwise one change per differing table ("copy userfeatures: 3 rows differ"), all applied in ONE transaction on the standby with session_replication_role = replica: the differing rows are deleted and copied again from the main (COPY streamed from one database to the other), tables without a primary key are reloaded whole, and every replicated sequence is set to the main\'s value. Any failure rolls back: the standby is left as it was.',
+    'Each table of the public schema (the excluded ones aside) is compared first with checksums computed in the databases, per block of primary keys, on both nodes in parallel; sequences are compared too. Tables unchanged since the last successful run are skipped: the standby keeps each table\'s PostgreSQL stamps (file node, insert/update/delete counters, columns) for both sides in /var/lib/haplay/pg-replicate/DATABASE.json, and a table is compared only when a stamp moved. A restart, a statistics reset, track_counts off or another pair of nodes voids them, and every table is compared again every verify_every seconds. Nothing differs: ok. Otherwise one change per differing table ("copy userfeatures: 3 rows differ"), all applied in ONE transaction on the standby with session_replication_role = replica: the differing rows are deleted and copied again from the main (COPY streamed from one database to the other), tables without a primary key are reloaded whole, and every replicated sequence is set to the main\'s value. Any failure rolls back: the standby is left as it was.',
     'The end state is the one xivo-master-slave-db-replication produces (pg_dump --data-only of the same tables loaded after TRUNCATE), row for row. Check mode compares only and reports the tables and rows that would change; --diff lists the keys.',
     "Guards: the main's /etc/xivo/ha.conf must say master (and /var/lib/wazo/is-primary exist), the standby's slave (and is-secondary), and the standby must not be serving (asterisk running, or the disabled flag absent): its data would be lost. force: true overrides, with a warning. The two databases must have the same encoding, and the standby's must be UTF8.",
-    'Registered: tables_checked, tables_differing, rows_differ {table: n}, rows_copied {table: n}, rows_copied_total, sequences_set, bytes, compare_ms, copy_ms, ms.',
+    'Registered: tables_checked, tables_unchanged (skipped by their stamps), tables_compared, tables_differing, rows_differ {table: n}, rows_copied {table: n}, rows_copied_total, sequences_set, bytes, compare_ms, copy_ms, ms.',
   ].join('\n\n'),
   schema,
+  peers: standbyPeer('standby'),
   examples: [
     { title: 'Every minute from cron (see playbooks/replicate.yml)', yaml: '- name: replicate the database\n  pg-replicate: {}\n  register: db' },
     {
@@ -120,7 +121,11 @@ export const pgReplicate = definePlugin<PgReplicateParams>({
     const fs = flavourFor(ctx.hostvars(standbyName).flavour, ctx.host.vars);
     const standbyT = await ctx.transportFor(standbyName);
 
-    const [mainState, standbyState] = await Promise.all([probeNode(ctx.transport, fm, false), probeNode(standbyT, fs, true)]);
+    const [mainState, standbyState, ledger] = await Promise.all([
+      probeNode(ctx.transport, fm, false),
+      probeNode(standbyT, fs, true),
+      readLedger(standbyT, p.database),
+    ]);
     const problems = guardProblems(mainState, standbyState, fm, fs);
     if (problems.length && !p.force) {
       throw new TaskFailed(
@@ -145,82 +150,59 @@ export const pgReplicate = definePlugin<PgReplicateParams>({
     try {
       const mainT = target(ctx.host.name, ctx.transport, p.direct?.main);
       const sbT = target(standbyName, standbyT, p.direct?.standby);
-      const mains = await Promise.all(Array.from({ length: p.parallel }, () => open(mainT)));
-      const standbys = await Promise.all(Array.from({ length: p.parallel }, () => open(sbT)));
+      // One connection per side; the others only when there is hashing to share out.
+      const [mains, standbys] = (await Promise.all([open(mainT), open(sbT)])).map((c) => [c]);
       const [mainCat, sbCat] = await Promise.all([readCatalog(mains[0]), readCatalog(standbys[0])]);
       checkLocale(mainCat, sbCat, ctx.host.name, standbyName, p.database);
       const excluded = new Set(p.exclude);
       checkSchemas(mainCat, sbCat, ctx.host.name, standbyName, excluded);
 
       const tables = [...mainCat.tables.values()].filter((t) => !excluded.has(t.name));
-      const specs = tables.map((t) => tableSpec(t, sbCat.tables.get(t.name)?.estimate ?? 0));
-      const estimates = new Map(tables.map((t) => [t.name, Math.max(t.estimate, sbCat.tables.get(t.name)?.estimate ?? 0)]));
       const seqNames = replicatedSequences(mainCat, excluded);
       const missingSeq = seqNames.filter((s) => !sbCat.sequences.has(s));
       if (missingSeq.length) {
         throw new TaskFailed(`sequences only on ${ctx.host.name} (main): ${missingSeq.join(', ')}`, undefined, 'the schemas differ: upgrade both nodes to the same version');
       }
+      // Stamps before anything is hashed: a write after this moment shows in the next run's stamps.
+      const [mainStamps, sbStamps] = await Promise.all([readStamps(mains[0], mainCat.tables), readStamps(standbys[0], sbCat.tables)]);
       const [mainSeq, sbSeq] = await Promise.all([sequenceValues(mains[0], seqNames), sequenceValues(standbys[0], seqNames)]);
-      const [mainBlocks, sbBlocks] = await Promise.all([blockHashes(mains, specs, estimates), blockHashes(standbys, specs, estimates)]);
-
-      const plans: TablePlan[] = [];
-      const work: ((conn: number) => Promise<void>)[] = [];
-      for (const spec of specs) {
-        const info = mainCat.tables.get(spec.name)!;
-        const a = mainBlocks.get(spec.name)!;
-        const b = sbBlocks.get(spec.name)!;
-        const diff = differingBlocks(a, b);
-        if (!diff.length) continue;
-        const sum = (m: Map<string, { rows: number }>, keys?: string[]) =>
-          (keys ?? [...m.keys()]).reduce((n, k) => n + (m.get(k)?.rows ?? 0), 0);
-        const mainRows = sum(a);
-        const standbyRows = sum(b);
-        const tp: TablePlan = {
-          info, spec, mode: 'whole', toDelete: [], toCopy: [],
-          counts: { inserted: 0, updated: 0, deleted: 0, mainRows, standbyRows },
-        };
-        plans.push(tp);
-        const allBlocks = new Set([...a.keys(), ...b.keys()]).size;
-        const inDiff = Math.max(sum(a, diff), sum(b, diff));
-        if (spec.kind === 'none') tp.why = 'no primary key';
-        else if (standbyRows === 0 || mainRows === 0) tp.why = standbyRows === 0 ? 'empty on the standby' : 'empty on the main';
-        else if (diff.length * 2 > allBlocks && allBlocks > 2) tp.why = 'most of it differs';
-        else if (inDiff > p.max_row_copy * 2) tp.why = `more than ${p.max_row_copy} rows differ`;
-        else {
-          tp.mode = 'rows';
-          work.push(async (i) => {
-            const [x, y] = await Promise.all([rowHashes(mains[i], spec, info, diff), rowHashes(standbys[i], spec, info, diff)]);
-            for (const [k, h] of x) {
-              const o = y.get(k);
-              if (o === undefined) tp.counts.inserted++;
-              else if (o !== h) tp.counts.updated++;
-              else continue;
-              tp.toCopy.push(k);
-            }
-            for (const [k, h] of y) {
-              const o = x.get(k);
-              if (o === undefined) tp.counts.deleted++;
-              else if (o === h) continue;
-              tp.toDelete.push(k);
-            }
-            if (tp.toCopy.length + tp.toDelete.length > p.max_row_copy) {
-              tp.mode = 'whole';
-              tp.why = `more than ${p.max_row_copy} rows differ`;
-            }
-          });
-        }
+      const who = { main: ctx.host.name, standby: standbyName };
+      const unchanged = unchangedTables(ledger, mainStamps, sbStamps, who, Date.now(), p.verify_every);
+      const toCompare = tables.filter((t) => !unchanged.has(t.name));
+      const specs = toCompare.map((t) => tableSpec(t, sbCat.tables.get(t.name)?.estimate ?? 0));
+      const estimates = new Map(toCompare.map((t) => [t.name, Math.max(t.estimate, sbCat.tables.get(t.name)?.estimate ?? 0)]));
+      if (toCompare.length) {
+        const more = (t: DbTarget) => Promise.all(Array.from({ length: p.parallel - 1 }, () => open(t)));
+        const [m, sb] = await Promise.all([more(mainT), more(sbT)]);
+        mains.push(...m);
+        standbys.push(...sb);
       }
-      // Row-level comparisons, spread over the connections.
-      await runSpread(work, p.parallel);
-      // A block sum that differs while the rows are equal cannot happen; a table with no row to move is dropped.
-      const differing = plans.filter((tp) => tp.mode === 'whole' || tp.toCopy.length + tp.toDelete.length > 0);
+      const differing = await findDifferences({ mains, standbys, mainCat, sbCat, specs, estimates, maxRowCopy: p.max_row_copy });
       const seqDiff = seqNames.filter((n) => !sameSeq(mainSeq.get(n), sbSeq.get(n)));
       const compareMs = Date.now() - t0;
+
+      // What the standby keeps for the next run: both stamps of every table now known equal.
+      const fullCompare = toCompare.length === tables.length;
+      const copying = new Set(differing.map((tp) => tp.info.name));
+      const nextLedger = (sbAfter?: NodeStamps): Ledger => ({
+        version: 1,
+        main: { host: who.main, node: mainStamps.node },
+        standby: { host: who.standby, node: (sbAfter ?? sbStamps).node },
+        verified_at: fullCompare || !ledger ? new Date(t0).toISOString() : ledger.verified_at,
+        tables: Object.fromEntries(
+          tables.map((t) => {
+            const sb = copying.has(t.name) ? sbAfter?.tables.get(t.name) : sbStamps.tables.get(t.name);
+            return [t.name, [mainStamps.tables.get(t.name), sb]] as const;
+          }).filter((e): e is readonly [string, [string, string]] => !!e[1][0] && !!e[1][1]),
+        ),
+      });
 
       const rowsDiffer = Object.fromEntries(differing.map((tp) => [tp.info.name, rowsDifferOf(tp)]));
       const result: Vars = {
         standby: standbyName,
-        tables_checked: specs.length,
+        tables_checked: tables.length,
+        tables_unchanged: unchanged.size,
+        tables_compared: toCompare.length,
         tables_differing: differing.map((tp) => tp.info.name),
         rows_differ: rowsDiffer,
         sequences_differing: seqDiff,
@@ -231,10 +213,15 @@ export const pgReplicate = definePlugin<PgReplicateParams>({
         ms: compareMs,
       };
       if (!differing.length && !seqDiff.length) {
+        const next = nextLedger();
+        if (!ctx.check && JSON.stringify(next) !== JSON.stringify(ledger)) {
+          await writeLedger(standbyT, p.database, next).catch((e) => ctx.warn(`the replication record could not be saved on ${standbyName}: ${(e as Error).message}`));
+        }
+        const how = unchanged.size ? `${unchanged.size} unchanged since the last run, ${toCompare.length} compared` : 'all compared';
         return {
           changes: [],
           result,
-          noop: `${standbyName} already has the main's data (${specs.length} tables and ${seqNames.length} sequences checked in ${compareMs} ms)`,
+          noop: `${standbyName} already has the main's data (${tables.length} tables: ${how}; ${seqNames.length} sequences; ${compareMs} ms)`,
         };
       }
 
@@ -260,7 +247,11 @@ export const pgReplicate = definePlugin<PgReplicateParams>({
 
       // Only the first connection of each side is kept for the copy.
       for (const c of [...mains.slice(1), ...standbys.slice(1)]) await closeDb(c);
-      const copier = new Copier(mains[0], standbys[0], sbCat, differing, seqNames, standbyName, ctx, result, t0, () => closeAll());
+      const copier = new Copier({
+        main: mains[0], standby: standbys[0], sbCat, tables: differing, sequences: seqNames, standbyName, ctx, t0,
+        committed: (sbAfter) => writeLedger(standbyT, p.database, nextLedger(sbAfter)),
+        close: closeAll,
+      });
       changes.forEach((c, i) => {
         c.apply = () => copier.step(i < differing.length ? differing[i] : undefined, i === changes.length - 1);
       });
@@ -271,156 +262,6 @@ export const pgReplicate = definePlugin<PgReplicateParams>({
     }
   },
 });
-
-/** The standby side of the copy: BEGIN on the first change, COMMIT on the last, ROLLBACK on any failure. */
-class Copier {
-  private begun = false;
-  private finished = false;
-  private copied: Record<string, number> = {};
-  private bytes = 0;
-  private readonly tCopy = Date.now();
-  private readonly onAbort = () => void this.abort();
-
-  constructor(
-    private main: pg.Client,
-    private standby: pg.Client,
-    private sbCat: Catalog,
-    private tables: TablePlan[],
-    private sequences: string[],
-    private standbyName: string,
-    private ctx: TaskContext,
-    private result: Vars,
-    private t0: number,
-    private close: () => Promise<unknown>,
-  ) {
-    ctx.signal.addEventListener('abort', this.onAbort, { once: true });
-  }
-
-  async step(tp: TablePlan | undefined, last: boolean): Promise<Vars | void> {
-    if (this.finished) throw new TaskFailed('the replication transaction was already ended');
-    let what = tp ? `copying table ${tp.info.name}` : 'setting the sequences';
-    try {
-      if (!this.begun) {
-        what = 'starting the transaction';
-        await this.begin();
-      }
-      what = tp ? `copying table ${tp.info.name}` : 'setting the sequences';
-      if (tp) await this.copyTable(tp);
-      if (!last) return;
-      what = 'setting the sequences';
-      const sequencesSet = await this.setSequences();
-      what = 'committing';
-      await this.standby.query('COMMIT');
-      await this.main.query('COMMIT').catch(() => {});
-      this.finished = true;
-      await this.end();
-      const total = Object.values(this.copied).reduce((a, b) => a + b, 0);
-      const copyMs = Date.now() - this.tCopy;
-      return {
-        rows_copied: this.copied,
-        rows_copied_total: total,
-        sequences_set: sequencesSet,
-        bytes: this.bytes,
-        copy_ms: copyMs,
-        ms: Date.now() - this.t0,
-      };
-    } catch (e) {
-      await this.abort();
-      if (e instanceof TaskFailed) throw e;
-      const msg = (e as Error).message ?? String(e);
-      throw new TaskFailed(
-        `replication onto ${this.standbyName} failed while ${what}: ${msg}; the transaction was rolled back, the standby is unchanged`,
-        { table: tp?.info.name, rows_copied: {} },
-        localeHint(msg),
-      );
-    }
-  }
-
-  private async begin(): Promise<void> {
-    // One snapshot of the main for every table, as pg_dump has.
-    await this.main.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    await this.standby.query('BEGIN');
-    this.begun = true;
-    // Foreign-key triggers off for this transaction: auth_user <-> auth_tenant reference each other.
-    await this.standby.query('SET LOCAL session_replication_role = replica');
-    const whole = new Set(this.tables.filter((t) => t.mode === 'whole').map((t) => t.info.name));
-    const truncatable = truncatableSet(whole, this.sbCat.references);
-    if (truncatable.length) await this.standby.query(`TRUNCATE ${truncatable.map((n) => `public.${ident(n)}`).join(', ')}`);
-    this.truncated = new Set(truncatable);
-  }
-
-  private truncated = new Set<string>();
-
-  private async copyTable(tp: TablePlan): Promise<void> {
-    const { spec, info } = tp;
-    let select: string;
-    if (tp.mode === 'whole') {
-      if (!this.truncated.has(info.name)) await this.standby.query(`DELETE FROM ${spec.rel}`);
-      select = `${spec.rel} (${spec.columnList})`;
-    } else {
-      if (tp.toDelete.length) await this.standby.query(`DELETE FROM ${spec.rel} WHERE ${keyMatch(spec, info, tp.toDelete)}`);
-      if (!tp.toCopy.length) {
-        this.copied[info.name] = 0;
-        return;
-      }
-      select = `(SELECT ${spec.columnList} FROM ${spec.rel} WHERE ${keyMatch(spec, info, tp.toCopy)})`;
-    }
-    this.ctx.progress(`copying ${info.name}`);
-    const { default: copyStreams } = await import('pg-copy-streams');
-    const src = this.main.query(copyStreams.to(`COPY ${select} TO STDOUT`));
-    const dst = this.standby.query(copyStreams.from(`COPY ${spec.rel} (${spec.columnList}) FROM STDIN`));
-    let bytes = 0;
-    const count = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        bytes += chunk.length;
-        cb(null, chunk);
-      },
-    });
-    await pipeline(src, count, dst);
-    this.bytes += bytes;
-    this.copied[info.name] = dst.rowCount ?? 0;
-  }
-
-  private async setSequences(): Promise<number> {
-    if (!this.sequences.length) return 0;
-    const values = await sequenceValues(this.main, this.sequences);
-    const sql = this.sequences
-      .filter((n) => values.has(n))
-      .map((n) => `SELECT setval('public.${ident(n).replace(/'/g, "''")}', ${values.get(n)!.value}, ${values.get(n)!.called})`)
-      .join(';\n');
-    if (sql) await this.standby.query(sql);
-    return values.size;
-  }
-
-  private async abort(): Promise<void> {
-    if (this.finished) return;
-    this.finished = true;
-    if (this.begun) {
-      await Promise.race([this.standby.query('ROLLBACK').catch(() => {}), new Promise((r) => setTimeout(r, 3000))]);
-    }
-    await this.end();
-  }
-
-  private async end(): Promise<void> {
-    this.ctx.signal.removeEventListener('abort', this.onAbort);
-    await this.close();
-  }
-}
-
-/** Tables that can be emptied with TRUNCATE: every table referencing them is emptied too. */
-export function truncatableSet(whole: Set<string>, references: [string, string][]): string[] {
-  const set = new Set(whole);
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (const [src, dst] of references) {
-      if (set.has(dst) && !set.has(src)) {
-        set.delete(dst);
-        changed = true;
-      }
-    }
-  }
-  return [...set].sort();
-}
 
 /** Sequences copied: all of public, but those of excluded tables (by owner, or named <table>_id_seq). */
 export function replicatedSequences(cat: Catalog, excluded: Set<string>): string[] {
@@ -448,13 +289,6 @@ export function checkLocale(main: Catalog, standby: Catalog, mainHost: string, s
       fix,
     );
   }
-}
-
-function localeHint(msg: string): string | undefined {
-  if (/encoding|character with byte sequence|invalid byte sequence/i.test(msg)) {
-    return 'the standby database must be UTF-8: recreate it with a UTF-8 locale (createdb -l en_US.UTF-8 -O asterisk -T template0, restore, rename)';
-  }
-  return undefined;
 }
 
 function rowsDifferOf(tp: TablePlan): number {
@@ -487,13 +321,3 @@ function diffOf(tp: TablePlan): Diff {
   }
   return { label: `${tp.info.name}: rows replaced (before: the standby's, after: the main's)`, before: cap(tp.toDelete), after: cap(tp.toCopy) };
 }
-
-async function runSpread(work: ((conn: number) => Promise<void>)[], width: number): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, work.length) }, async (_, conn) => {
-      while (next < work.length) await work[next++](conn);
-    }),
-  );
-}
-
