@@ -5,7 +5,7 @@
 import { TaskFailed } from '../../core/errors.js';
 import { argvToShell, quote } from '../../core/shell.js';
 import type { Change, TaskContext, Transport, Vars } from '../../core/types.js';
-import { definePlugin } from '../define.js';
+import { definePlugin, standbyPeer } from '../define.js';
 import { flavourFor, HA_PATHS, type Flavour } from '../ha/flavour.js';
 
 export interface RsyncParams {
@@ -101,8 +101,23 @@ export interface RsyncCommand {
   dryRun: boolean;
 }
 
+/**
+ * xivo-sync's ssh, plus one master connection kept 5 minutes beside the HA key: a sync every minute
+ * then costs no new login (~250 ms each). The detached master holds no pipe of ours (OpenSSH points
+ * its stdio at /dev/null) and notices a dead standby within 10 s, as a new login would (ConnectTimeout).
+ */
 export function sshCommand(key: string): string {
-  return `ssh -i ${key} -o PreferredAuthentications=publickey -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=${HA_PATHS.haKnownHosts} -o BatchMode=yes -o ConnectTimeout=10`;
+  const dir = key.slice(0, key.lastIndexOf('/')) || '/';
+  return (
+    `ssh -i ${key} -o PreferredAuthentications=publickey -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=${HA_PATHS.haKnownHosts} -o BatchMode=yes -o ConnectTimeout=10` +
+    ` -o ControlMaster=auto -o ControlPath=${dir}/haplay-%C -o ControlPersist=300 -o ServerAliveInterval=5 -o ServerAliveCountMax=2`
+  );
+}
+
+/** Stops the master connection to the standby, if any (it may be stale). */
+export function masterExitCommand(key: string, remote: string): string {
+  const dir = key.slice(0, key.lastIndexOf('/')) || '/';
+  return `${argvToShell(['ssh', '-o', `ControlPath=${dir}/haplay-%C`, '-O', 'exit', `root@${remote}`])} >/dev/null 2>&1; exit 0`;
 }
 
 /** The rsync command line run on the main. */
@@ -154,6 +169,7 @@ export const rsync = definePlugin<RsyncParams>({
     'direction: standby-to-main is the failback: still run on the main, it pulls root@standby:PATH into / (voicemail and recordings by default), without --delete unless delete: true.',
   ].join('\n\n'),
   schema,
+  peers: standbyPeer('dest'),
   examples: [
     { title: 'The hourly (or every minute) sync', yaml: '- name: sync the configuration files\n  rsync: { setup_key: true }' },
     {
@@ -208,6 +224,7 @@ export const rsync = definePlugin<RsyncParams>({
     }
     const paths = [...present, ...tenant];
     const skipped = candidates.filter((c) => !present.includes(c));
+    const stopMaster = masterExitCommand(p.key, remote);
     const cmd = (dryRun: boolean) => rsyncCommand({ paths, exclude: p.exclude, delete: del, key: p.key, remote, direction: p.direction, dryRun });
     const result: Vars = { dest: destName, direction: p.direction, paths, paths_absent: skipped, created: [], updated: [], deleted: [], files_changed: 0 };
     if (!paths.length) {
@@ -219,11 +236,11 @@ export const rsync = definePlugin<RsyncParams>({
       // The key is not usable yet: the dry run cannot reach the standby; the real run follows the key setup.
       changes.push({
         summary: `sync ${paths.length} paths ${arrow} (files not listed: the HA key is not authorised yet)`,
-        apply: () => runRsync(ctx, cmd(false), destName),
+        apply: () => runRsync(ctx, cmd(false), destName, stopMaster),
       });
       return { changes, result };
     }
-    const dry = await runRsync(ctx, cmd(true), destName);
+    const dry = await runRsync(ctx, cmd(true), destName, stopMaster);
     Object.assign(result, dry);
     const n = (dry.files_changed as number) ?? 0;
     if (n === 0) {
@@ -241,14 +258,19 @@ export const rsync = definePlugin<RsyncParams>({
             after: it.created.concat(it.updated).map((x) => x + '\n').join(''),
           }
         : undefined,
-      apply: () => runRsync(ctx, cmd(false), destName),
+      apply: () => runRsync(ctx, cmd(false), destName, stopMaster),
     });
     return { changes, result };
   },
 });
 
-async function runRsync(ctx: TaskContext, line: string, destName: string): Promise<Vars> {
-  const r = await ctx.transport.exec(line);
+async function runRsync(ctx: TaskContext, line: string, destName: string, stopMaster: string): Promise<Vars> {
+  let r = await ctx.transport.exec(line);
+  if (r.code === 255) {
+    // ssh failed: maybe a master connection that outlived the standby's reboot. Once more, with a new one.
+    await ctx.transport.exec(stopMaster);
+    r = await ctx.transport.exec(line);
+  }
   // 24: files vanished on the source while copying (a voicemail being deleted): not a failure.
   if (r.code !== 0 && r.code !== 24) {
     const why = r.stderr.trim().split('\n').slice(-3).join(' / ');
