@@ -3,7 +3,8 @@
 //      method in the same run: pg_dump --data-only --schema=public with the -T exclusions on the main, the
 //      TRUNCATE + dump script, psql on the standby in one transaction (ratio ≤ 1.0 wanted);
 //   2. a no-change run of playbooks/replicate.yml (< 1 s wanted);
-//   3. one row changed on the main, replicate.yml again (< 1 s wanted).
+//   3. one row changed on the main, replicate.yml again (< 1 s wanted);
+//   2 and 3 are timed in-process (runPlaybook) and as whole `haplay` processes (needs `npm run build`).
 //   npx tsx bench/replicate.ts            (as root, lab up; takes the lab suite lock)
 // The upstream pipeline runs the dump on the main and pipes the script to psql on the standby through
 // the control machine (no network hop, which favours upstream).
@@ -41,6 +42,16 @@ async function haplay(playbook: string): Promise<{ ms: number; code: number; res
   const ms = performance.now() - t0;
   const result = (task: string) => (events.filter((e) => e.type === 'host_result' && e.task === task).at(-1) as { result?: Vars } | undefined)?.result ?? {};
   return { ms, code, result };
+}
+
+/** The whole `haplay` process, as cron starts it (node start-up and exit included). */
+async function cli(playbook: string): Promise<{ ms: number; code: number }> {
+  const t0 = performance.now();
+  const code = await new Promise<number>((resolve) => {
+    const p = spawn(process.execPath, [path.join(REPO, 'dist/cli/index.js'), playbook, '-i', LAB_INVENTORY], { stdio: 'ignore' });
+    p.on('exit', (c) => resolve(c ?? 1));
+  });
+  return { ms: performance.now() - t0, code };
 }
 
 /** The upstream method (domain.md §2), timed end to end. */
@@ -88,12 +99,19 @@ async function main(): Promise<void> {
     // Warm both ways once (page cache, SSH host keys), then measure.
     await haplay(replicate);
 
-    await emptyStandby();
-    const full = await haplay(dbOnly);
-    if (full.code !== 0) throw new Error(`full replication failed (exit ${full.code})`);
-    const copied = full.result('db');
-    await emptyStandby();
-    const up = await upstream();
+    // Three rounds, each method from the same emptied standby, alternating.
+    const fulls: number[] = [];
+    const ups: number[] = [];
+    let copied: Vars = {};
+    for (let i = 0; i < 3; i++) {
+      await emptyStandby();
+      const full = await haplay(dbOnly);
+      if (full.code !== 0) throw new Error(`full replication failed (exit ${full.code})`);
+      fulls.push(full.ms);
+      copied = full.result('db');
+      await emptyStandby();
+      ups.push(await upstream());
+    }
     // Leave the standby as pg-replicate would have it (the upstream load has the same rows).
     const again = await haplay(dbOnly);
 
@@ -112,13 +130,27 @@ async function main(): Promise<void> {
       oneRow.push(r.ms);
       oneRowCopied.push(r.result('copy the database (what differs)').rows_copied_total as number);
     }
+    // The same two runs as cron starts them: a new process each time.
+    const noChangeCli: number[] = [];
+    const oneRowCli: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await cli(replicate);
+      if (r.code !== 0) throw new Error(`haplay exited ${r.code}`);
+      noChangeCli.push(r.ms);
+      await labPsql(MAIN, `UPDATE userfeatures SET description = 'bench cli ${Date.now()}' WHERE id = ${200 + i}`);
+      const r2 = await cli(replicate);
+      if (r2.code !== 0) throw new Error(`haplay exited ${r2.code}`);
+      oneRowCli.push(r2.ms);
+    }
     const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-    console.log(`full first replication (pg-replicate): ${(full.ms / 1000).toFixed(2)} s, ${copied.rows_copied_total} rows, ${((copied.bytes as number) / 1e6).toFixed(1)} MB (compare ${copied.compare_ms} ms, copy ${copied.copy_ms} ms)`);
-    console.log(`upstream (pg_dump --data-only -T … | TRUNCATE + psql, one transaction): ${(up / 1000).toFixed(2)} s`);
-    console.log(`ratio pg-replicate / upstream: ${(full.ms / up).toFixed(2)} (wanted ≤ 1.0)`);
+    const s = (xs: number[]) => xs.map((x) => (x / 1000).toFixed(2)).join(', ');
+    console.log(`full first replication (pg-replicate): median ${(med(fulls) / 1000).toFixed(2)} s (${s(fulls)}), ${copied.rows_copied_total} rows, ${((copied.bytes as number) / 1e6).toFixed(1)} MB (last: compare ${copied.compare_ms} ms, copy ${copied.copy_ms} ms)`);
+    console.log(`upstream (pg_dump --data-only -T … | TRUNCATE + psql, one transaction): median ${(med(ups) / 1000).toFixed(2)} s (${s(ups)})`);
+    console.log(`ratio pg-replicate / upstream: ${(med(fulls) / med(ups)).toFixed(2)} (per round: ${fulls.map((f, i) => (f / ups[i]).toFixed(2)).join(', ')}) (wanted ≤ 1.0)`);
     console.log(`after the upstream load, pg-replicate found ${again.result('db').rows_copied_total ?? 0} rows to copy`);
     console.log(`no-change replicate.yml (db + rsync): median ${med(noChange).toFixed(0)} ms (${noChange.map((x) => x.toFixed(0)).join(', ')}) (wanted < 1000)`);
     console.log(`one row changed, replicate.yml: median ${med(oneRow).toFixed(0)} ms (${oneRow.map((x) => x.toFixed(0)).join(', ')}), rows copied ${oneRowCopied.join(', ')} (wanted < 1000)`);
+    console.log(`whole haplay process (node dist/cli/index.js replicate.yml): no change median ${med(noChangeCli).toFixed(0)} ms (${noChangeCli.map((x) => x.toFixed(0)).join(', ')}), one row median ${med(oneRowCli).toFixed(0)} ms (${oneRowCli.map((x) => x.toFixed(0)).join(', ')})`);
   } finally {
     releaseLab();
   }
