@@ -83,6 +83,12 @@ async function emptyStandby(): Promise<void> {
   await labPsql(STANDBY, `SET session_replication_role = replica; TRUNCATE ${tables.map((t) => `"${t}"`).join(', ')}`);
 }
 
+/** After a load, the vacuum and checkpoint it calls for, untimed: they would slow whatever is timed next. */
+async function settle(): Promise<void> {
+  await labPsql(STANDBY, 'VACUUM ANALYZE');
+  await labPsql(STANDBY, 'CHECKPOINT');
+}
+
 async function main(): Promise<void> {
   await acquireLab();
   try {
@@ -109,11 +115,14 @@ async function main(): Promise<void> {
       if (full.code !== 0) throw new Error(`full replication failed (exit ${full.code})`);
       fulls.push(full.ms);
       copied = full.result('db');
+      await settle();
       await emptyStandby();
       ups.push(await upstream());
+      await settle();
     }
     // Leave the standby as pg-replicate would have it (the upstream load has the same rows).
     const again = await haplay(dbOnly);
+    await settle();
 
     const noChange: number[] = [];
     for (let i = 0; i < 3; i++) {

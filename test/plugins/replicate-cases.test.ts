@@ -10,7 +10,7 @@ import { tableSpec, keyMatch, checkSchemas } from '../../src/plugins/pg-replicat
 import { guardProblems, parseProbe } from '../../src/plugins/pg-replicate/guards.js';
 import { checkLocale, pgReplicate, replicatedSequences, truncatableSet } from '../../src/plugins/pg-replicate/index.js';
 import { parseItemised, rsync, rsyncCommand } from '../../src/plugins/rsync/index.js';
-import { unchangedTables, type Ledger, type NodeStamps } from '../../src/plugins/pg-replicate/stamps.js';
+import { ledgerApplies, nextHistory, onlyInsertsOrUpdates, recentHorizon, unchangedTables, type Ledger, type NodeStamps } from '../../src/plugins/pg-replicate/stamps.js';
 import { makeTaskContext, runPlugin } from '../helpers/plugin-cases.js';
 
 const SEP = '@@haplay@@';
@@ -368,7 +368,7 @@ for (const c of rsyncCases) test(`rsync: ${c.title}`, (t) => runTwo(t, c));
 
 test('pg-replicate stamps: a table is skipped only when both sides, the nodes and the pair are as saved, and the last full compare is recent', (t) => {
   const now = Date.parse('2026-11-22T10:00:00Z');
-  const stamps = (node: string, tables: Record<string, string>, counting = true): NodeStamps => ({ node, counting, tables: new Map(Object.entries(tables)) });
+  const stamps = (node: string, tables: Record<string, string>, counting = true): NodeStamps => ({ node, counting, tables: new Map(Object.entries(tables)), clock: 0, xmin: '0' });
   const main = stamps('m1', { a: 'ma', b: 'mb', c: 'mc' });
   const sb = stamps('s1', { a: 'sa', b: 'sb2', c: 'sc' });
   const ledger: Ledger = {
@@ -379,7 +379,7 @@ test('pg-replicate stamps: a table is skipped only when both sides, the nodes an
     tables: { a: ['ma', 'sa'], b: ['mb', 'sb'], c: ['mc-old', 'sc'] },
   };
   const who = { main: 'pbx-main', standby: 'pbx-standby' };
-  const skip = (l: Ledger | null, m = main, s = sb, w = who, at = now, every = 3600) => [...unchangedTables(l, m, s, w, at, every)].sort();
+  const skip = (l: Ledger | null, m = main, s = sb, w = who, at = now, every = 3600) => [...unchangedTables(l, m, s, ledgerApplies(l, m, s, w, at, every))].sort();
   t.deepEqual(skip(ledger), ['a'], 'b moved on the standby, c on the main');
   t.deepEqual(skip(null), [], 'no record: compare all');
   t.deepEqual(skip({ ...ledger, main: { host: 'pbx-main', node: 'm0' } }), [], 'the main restarted or its stats were reset');
@@ -390,4 +390,29 @@ test('pg-replicate stamps: a table is skipped only when both sides, the nodes an
   t.deepEqual(skip(ledger, main, sb, who, now, 0), [], 'verify_every 0: always');
   t.deepEqual(skip({ ...ledger, verified_at: '2026-11-22T11:00:00Z' }), [], 'a record from the future (clock change) is not trusted');
   t.deepEqual(skip({ ...ledger, verified_at: 'garbage' }), []);
+});
+
+test('pg-replicate stamps: rows count as recent from a run at least 120 s before the saved one; only inserts and updates qualify', (t) => {
+  const ledger = (history: [number, string][]): Ledger => ({
+    version: 1, main: { host: 'm', node: 'n', history }, standby: { host: 's', node: 'n' }, verified_at: '2026-11-22T10:00:00Z', tables: {},
+  });
+  t.is(recentHorizon(ledger([[1020, '500'], [1100, '600'], [1130, '650']])), undefined, 'no run 120 s before the last: compare by blocks');
+  t.is(recentHorizon(ledger([[900, '400'], [1000, '500'], [1100, '600'], [1130, '650']])), '500', 'the newest run at least 120 s older');
+  t.is(recentHorizon(ledger([[0, String(2n ** 32n + 7n)], [200, '9']])), '7', 'a 64-bit id as xmin holds it');
+  t.is(recentHorizon(ledger([[0, String(2n ** 32n + 1n)], [200, '9']])), '3', 'never a special id');
+  t.is(recentHorizon(null), undefined);
+
+  const stamp = (ins: number, upd: number, del: number, node = '99', cols = 'abc') => `16400/${node}/${ins}/${upd}/${del}/${cols}`;
+  t.true(onlyInsertsOrUpdates(stamp(10, 5, 2), stamp(12, 9, 2)));
+  t.false(onlyInsertsOrUpdates(stamp(10, 5, 2), stamp(12, 9, 3)), 'a delete');
+  t.false(onlyInsertsOrUpdates(stamp(10, 5, 2), stamp(12, 9, 2, '100')), 'a truncate or rewrite');
+  t.false(onlyInsertsOrUpdates(stamp(10, 5, 2), stamp(12, 9, 2, '99', 'abd')), 'columns changed');
+  t.false(onlyInsertsOrUpdates(stamp(10, 5, 2), stamp(3, 9, 2)), 'counters went back (a reset)');
+
+  const main: NodeStamps = { node: 'n', counting: true, tables: new Map(), clock: 2000, xmin: '900' };
+  const hist = Array.from({ length: 20 }, (_, i) => [i * 10, String(i)] as [number, string]);
+  const next = nextHistory(ledger(hist), main);
+  t.is(next.length, 12);
+  t.deepEqual(next.at(-1), [2000, '900']);
+  t.deepEqual(nextHistory({ ...ledger(hist), main: { host: 'm', node: 'other', history: hist } }, main), [[2000, '900']], 'another node start: history restarts');
 });

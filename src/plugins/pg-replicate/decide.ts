@@ -3,7 +3,7 @@
 // parallel, and only differing blocks are read row by row.
 import type pg from 'pg';
 import {
-  blockHashes, differingBlocks, rowHashes, type Catalog, type TableInfo, type TableSpec,
+  blockHashes, differingBlocks, keyMatch, rowHashes, type Catalog, type TableInfo, type TableSpec,
 } from './compare.js';
 import { literal } from './db.js';
 
@@ -27,13 +27,13 @@ export interface DecideInput {
   specs: TableSpec[];
   estimates: Map<string, number>;
   maxRowCopy: number;
+  /** Tables changed on the main by inserts and updates only: table → transaction id from which rows are recent. */
+  recent?: Map<string, string>;
 }
 
-/** The tables that differ, each with what to copy. */
-export async function findDifferences(x: DecideInput): Promise<TablePlan[]> {
-  const { mains, standbys, specs } = x;
-  if (!specs.length) return [];
-  const [onMain, onStandby] = await Promise.all([nonEmpty(mains[0], specs), nonEmpty(standbys[0], specs)]);
+/** The tables that differ, each with what to copy; viaRecent: the tables decided from their recent rows alone. */
+export async function findDifferences(x: DecideInput): Promise<{ plans: TablePlan[]; viaRecent: string[] }> {
+  const { mains, standbys } = x;
   const plans: TablePlan[] = [];
   const newPlan = (spec: TableSpec, mode: TablePlan['mode'], mainRows: number, standbyRows: number, why?: string): TablePlan => {
     const info = x.mainCat.tables.get(spec.name)!;
@@ -46,6 +46,24 @@ export async function findDifferences(x: DecideInput): Promise<TablePlan[]> {
     plans.push(tp);
     return tp;
   };
+
+  // Changed by inserts and updates only: the rows written since the last run are found by their
+  // transaction ids, so the cost follows the change, not the table.
+  const specs: TableSpec[] = [];
+  const viaRecent: string[] = [];
+  for (const spec of x.specs) {
+    const since = x.recent?.get(spec.name);
+    const tp = since && spec.kind !== 'none' ? newPlan(spec, 'rows', 0, 0) : undefined;
+    if (!tp) specs.push(spec);
+    else if (await recentRows(tp, mains[0], standbys[0], since!, x.maxRowCopy)) viaRecent.push(spec.name);
+    else {
+      plans.pop();
+      specs.push(spec);
+    }
+  }
+  const moving = () => plans.filter((tp) => tp.mode === 'whole' || tp.toCopy.length + tp.toDelete.length > 0);
+  if (!specs.length) return { plans: moving(), viaRecent };
+  const [onMain, onStandby] = await Promise.all([nonEmpty(mains[0], specs), nonEmpty(standbys[0], specs)]);
 
   // Empty on one side: the whole table moves, counted instead of hashed.
   const mainOnly = specs.filter((s) => onMain.has(s.name) && !onStandby.has(s.name));
@@ -74,7 +92,7 @@ export async function findDifferences(x: DecideInput): Promise<TablePlan[]> {
   }
   await runSpread(work, mains.length);
   // A block sum that differs while the rows are equal cannot happen; a table with no row to move is dropped.
-  return plans.filter((tp) => tp.mode === 'whole' || tp.toCopy.length + tp.toDelete.length > 0);
+  return { plans: moving(), viaRecent };
 }
 
 async function compareRows(tp: TablePlan, main: pg.Client, standby: pg.Client, blocks: string[], maxRowCopy: number): Promise<void> {
@@ -96,6 +114,43 @@ async function compareRows(tp: TablePlan, main: pg.Client, standby: pg.Client, b
     tp.mode = 'whole';
     tp.why = `more than ${maxRowCopy} rows differ`;
   }
+}
+
+/**
+ * The rows of the main written since `since` (xmin as new or newer), compared with the standby's rows
+ * of the same keys. False when that cannot be trusted: too many rows, or the row counts show a key
+ * that left the main without a delete (an updated primary key), which only a full compare finds.
+ */
+async function recentRows(tp: TablePlan, main: pg.Client, standby: pg.Client, since: string, maxRowCopy: number): Promise<boolean> {
+  const { spec, info } = tp;
+  const count = `SELECT count(*) AS n FROM ${spec.rel}`;
+  const recentSql = `SELECT ${spec.keyText} AS k, ${spec.rowHash}::text AS h FROM ${spec.rel} WHERE age(xmin) <= age('${since}'::xid) LIMIT ${maxRowCopy + 1}`;
+  // A write meanwhile can fool the count check only by moving the stamps again: the next run looks again.
+  const [r, mainCount, sbCount] = await Promise.all([
+    main.query<{ k: string; h: string }>(recentSql).then(async (x) => [x, await main.query<{ n: string }>(count)] as const),
+    standby.query<{ n: string }>(count),
+  ]).then(([[x, mc], sc]) => [x, Number(mc.rows[0].n), Number(sc.rows[0].n)] as const);
+  const recent = r.rows;
+  if (recent.length > maxRowCopy) return false;
+  const theirs = recent.length ? await rowHashesByKey(standby, spec, info, recent.map((r) => r.k)) : new Map<string, string>();
+  for (const { k, h } of recent) {
+    const o = theirs.get(k);
+    if (o === h) continue;
+    if (o === undefined) tp.counts.inserted++;
+    else {
+      tp.counts.updated++;
+      tp.toDelete.push(k);
+    }
+    tp.toCopy.push(k);
+  }
+  tp.counts.mainRows = mainCount;
+  tp.counts.standbyRows = sbCount;
+  return mainCount === sbCount + tp.counts.inserted;
+}
+
+async function rowHashesByKey(db: pg.Client, spec: TableSpec, info: TableInfo, keys: string[]): Promise<Map<string, string>> {
+  const r = await db.query<{ k: string; h: string }>(`SELECT ${spec.keyText} AS k, ${spec.rowHash}::text AS h FROM ${spec.rel} WHERE ${keyMatch(spec, info, keys)}`);
+  return new Map(r.rows.map((x) => [x.k, x.h]));
 }
 
 /** Names of the tables holding at least one row: one index or heap page each. */

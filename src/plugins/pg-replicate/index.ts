@@ -12,7 +12,9 @@ import { Copier } from './copier.js';
 import { closeDb, openDb, type DbTarget } from './db.js';
 import { findDifferences, type TablePlan } from './decide.js';
 import { guardProblems, probeNode } from './guards.js';
-import { readLedger, readStamps, unchangedTables, writeLedger, type Ledger, type NodeStamps } from './stamps.js';
+import {
+  ledgerApplies, nextHistory, readLedger, readStamps, recentTables, unchangedTables, writeLedger, type Ledger, type NodeStamps,
+} from './stamps.js';
 
 export { truncatableSet } from './copier.js';
 
@@ -94,10 +96,10 @@ export const pgReplicate = definePlugin<PgReplicateParams>({
   description: "Copy the main's asterisk database to the standby: only what differs, in one transaction",
   doc: [
     "Runs on the main (hosts: pbx_main) and reaches the standby through its inventory connection; both databases are reached through the nodes' SSH connections (no database port to open) unless direct is given.",
-    'Each table of the public schema (the excluded ones aside) is compared first with checksums computed in the databases, per block of primary keys, on both nodes in parallel; sequences are compared too. Tables unchanged since the last successful run are skipped: the standby keeps each table\'s PostgreSQL stamps (file node, insert/update/delete counters, columns) for both sides in /var/lib/haplay/pg-replicate/DATABASE.json, and a table is compared only when a stamp moved. A restart, a statistics reset, track_counts off or another pair of nodes voids them, and every table is compared again every verify_every seconds. Nothing differs: ok. Otherwise one change per differing table ("copy userfeatures: 3 rows differ"), all applied in ONE transaction on the standby with session_replication_role = replica: the differing rows are deleted and copied again from the main (COPY streamed from one database to the other), tables without a primary key are reloaded whole, and every replicated sequence is set to the main\'s value. Any failure rolls back: the standby is left as it was.',
+    'Each table of the public schema (the excluded ones aside) is compared first with checksums computed in the databases, per block of primary keys, on both nodes in parallel; sequences are compared too. Tables unchanged since the last successful run are skipped: the standby keeps each table\'s PostgreSQL stamps (file node, insert/update/delete counters, columns) for both sides in /var/lib/haplay/pg-replicate/DATABASE.json, and a table is compared only when a stamp moved. A table the main changed by inserts and updates only (the standby untouched) is compared by the rows written since the last run alone, found by their transaction ids, and checked by row counts (a key changed in place falls back to the block compare). A restart, a statistics reset, track_counts off or another pair of nodes voids the stamps, and every table is compared again every verify_every seconds. Nothing differs: ok. Otherwise one change per differing table ("copy userfeatures: 3 rows differ"), all applied in ONE transaction on the standby with session_replication_role = replica: the differing rows are deleted and copied again from the main (COPY streamed from one database to the other), tables without a primary key are reloaded whole, and every replicated sequence is set to the main\'s value. Any failure rolls back: the standby is left as it was.',
     'The end state is the one xivo-master-slave-db-replication produces (pg_dump --data-only of the same tables loaded after TRUNCATE), row for row. Check mode compares only and reports the tables and rows that would change; --diff lists the keys.',
     "Guards: the main's /etc/xivo/ha.conf must say master (and /var/lib/wazo/is-primary exist), the standby's slave (and is-secondary), and the standby must not be serving (asterisk running, or the disabled flag absent): its data would be lost. force: true overrides, with a warning. The two databases must have the same encoding, and the standby's must be UTF8.",
-    'Registered: tables_checked, tables_unchanged (skipped by their stamps), tables_compared, tables_differing, rows_differ {table: n}, rows_copied {table: n}, rows_copied_total, sequences_set, bytes, compare_ms, copy_ms, ms.',
+    'Registered: tables_checked, tables_unchanged (skipped by their stamps), tables_compared, tables_by_recent_rows (compared by the rows written since the last run alone), tables_differing, rows_differ {table: n}, rows_copied {table: n}, rows_copied_total, sequences_set, bytes, compare_ms, copy_ms, ms.',
   ].join('\n\n'),
   schema,
   peers: standbyPeer('standby'),
@@ -167,17 +169,19 @@ export const pgReplicate = definePlugin<PgReplicateParams>({
       const [mainStamps, sbStamps] = await Promise.all([readStamps(mains[0], mainCat.tables), readStamps(standbys[0], sbCat.tables)]);
       const [mainSeq, sbSeq] = await Promise.all([sequenceValues(mains[0], seqNames), sequenceValues(standbys[0], seqNames)]);
       const who = { main: ctx.host.name, standby: standbyName };
-      const unchanged = unchangedTables(ledger, mainStamps, sbStamps, who, Date.now(), p.verify_every);
+      const applies = ledgerApplies(ledger, mainStamps, sbStamps, who, Date.now(), p.verify_every);
+      const unchanged = unchangedTables(ledger, mainStamps, sbStamps, applies);
+      const recent = recentTables(ledger, mainStamps, sbStamps, applies);
       const toCompare = tables.filter((t) => !unchanged.has(t.name));
       const specs = toCompare.map((t) => tableSpec(t, sbCat.tables.get(t.name)?.estimate ?? 0));
       const estimates = new Map(toCompare.map((t) => [t.name, Math.max(t.estimate, sbCat.tables.get(t.name)?.estimate ?? 0)]));
-      if (toCompare.length) {
+      if (toCompare.some((t) => !recent.has(t.name))) {
         const more = (t: DbTarget) => Promise.all(Array.from({ length: p.parallel - 1 }, () => open(t)));
         const [m, sb] = await Promise.all([more(mainT), more(sbT)]);
         mains.push(...m);
         standbys.push(...sb);
       }
-      const differing = await findDifferences({ mains, standbys, mainCat, sbCat, specs, estimates, maxRowCopy: p.max_row_copy });
+      const { plans: differing, viaRecent } = await findDifferences({ mains, standbys, mainCat, sbCat, specs, estimates, maxRowCopy: p.max_row_copy, recent });
       const seqDiff = seqNames.filter((n) => !sameSeq(mainSeq.get(n), sbSeq.get(n)));
       const compareMs = Date.now() - t0;
 
@@ -186,7 +190,7 @@ export const pgReplicate = definePlugin<PgReplicateParams>({
       const copying = new Set(differing.map((tp) => tp.info.name));
       const nextLedger = (sbAfter?: NodeStamps): Ledger => ({
         version: 1,
-        main: { host: who.main, node: mainStamps.node },
+        main: { host: who.main, node: mainStamps.node, history: nextHistory(ledger, mainStamps) },
         standby: { host: who.standby, node: (sbAfter ?? sbStamps).node },
         verified_at: fullCompare || !ledger ? new Date(t0).toISOString() : ledger.verified_at,
         tables: Object.fromEntries(
@@ -203,6 +207,7 @@ export const pgReplicate = definePlugin<PgReplicateParams>({
         tables_checked: tables.length,
         tables_unchanged: unchanged.size,
         tables_compared: toCompare.length,
+        tables_by_recent_rows: viaRecent,
         tables_differing: differing.map((tp) => tp.info.name),
         rows_differ: rowsDiffer,
         sequences_differing: seqDiff,
@@ -214,7 +219,9 @@ export const pgReplicate = definePlugin<PgReplicateParams>({
       };
       if (!differing.length && !seqDiff.length) {
         const next = nextLedger();
-        if (!ctx.check && JSON.stringify(next) !== JSON.stringify(ledger)) {
+        // Nothing moved: the saved stamps still hold, and the standby is not written to.
+        const same = (l: Ledger | null) => JSON.stringify({ ...l, main: { ...l?.main, history: undefined } });
+        if (!ctx.check && same(next) !== same(ledger)) {
           await writeLedger(standbyT, p.database, next).catch((e) => ctx.warn(`the replication record could not be saved on ${standbyName}: ${(e as Error).message}`));
         }
         const how = unchanged.size ? `${unchanged.size} unchanged since the last run, ${toCompare.length} compared` : 'all compared';

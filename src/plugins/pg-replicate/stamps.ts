@@ -17,6 +17,9 @@ export interface NodeStamps {
   /** Counters are only meaningful with track_counts on. */
   counting: boolean;
   tables: Map<string, string>;
+  /** The server's clock (epoch seconds) and its oldest running transaction id when read: see recentHorizon(). */
+  clock: number;
+  xmin: string;
 }
 
 const SELECT_TABLES = `
@@ -27,7 +30,8 @@ const SELECT_TABLES = `
 
 const NODE = `
   SELECT pg_postmaster_start_time()::text || '/' || d.oid::text || '/' || coalesce(s.stats_reset::text, '-') AS node,
-         current_setting('track_counts') = 'on' AS counting
+         current_setting('track_counts') = 'on' AS counting,
+         extract(epoch FROM clock_timestamp())::float8 AS clock, txid_snapshot_xmin(txid_current_snapshot())::text AS xmin
   FROM pg_database d LEFT JOIN pg_stat_database s ON s.datid = d.oid WHERE d.datname = current_database()`;
 
 /** The stamps as every other session sees them now. */
@@ -50,7 +54,7 @@ export async function readStampsInTransaction(db: pg.Client, tables: Map<string,
 }
 
 async function collect(db: pg.Client, sql: string, tables: Map<string, TableInfo>): Promise<NodeStamps> {
-  const node = await db.query<{ node: string; counting: boolean }>(NODE);
+  const node = await db.query<{ node: string; counting: boolean; clock: number; xmin: string }>(NODE);
   const r = await db.query<{ name: string; stamp: string }>(sql);
   const out = new Map<string, string>();
   for (const row of r.rows) {
@@ -58,7 +62,8 @@ async function collect(db: pg.Client, sql: string, tables: Map<string, TableInfo
     // The columns belong in the stamp: ALTER TABLE ... ADD COLUMN ... DEFAULT changes rows without counting.
     if (info) out.set(row.name, `${row.stamp}/${columnsHash(info)}`);
   }
-  return { node: node.rows[0]?.node ?? '?', counting: node.rows[0]?.counting ?? false, tables: out };
+  const n = node.rows[0];
+  return { node: n?.node ?? '?', counting: n?.counting ?? false, tables: out, clock: Number(n?.clock ?? 0), xmin: n?.xmin ?? '0' };
 }
 
 function columnsHash(t: TableInfo): string {
@@ -68,7 +73,8 @@ function columnsHash(t: TableInfo): string {
 /** What the standby keeps between runs: both sides' stamps for the tables found equal. */
 export interface Ledger {
   version: 1;
-  main: { host: string; node: string };
+  /** history: [server clock, oldest running transaction id] on the main at each successful run, newest last. */
+  main: { host: string; node: string; history?: [number, string][] };
   standby: { host: string; node: string };
   /** When every table was last compared row by row (ISO time). */
   verified_at: string;
@@ -98,23 +104,77 @@ export async function writeLedger(t: Transport, database: string, ledger: Ledger
   await t.writeFile(path, JSON.stringify(ledger) + '\n', { mode: 0o600 });
 }
 
-/** Tables known equal on both sides: the ledger fits these nodes and both stamps are unchanged. */
-export function unchangedTables(
+/** Tables known equal on both sides: the ledger applies (ledgerApplies) and both stamps are unchanged. */
+export function unchangedTables(ledger: Ledger | null, main: NodeStamps, standby: NodeStamps, applies: boolean): Set<string> {
+  const out = new Set<string>();
+  if (!applies) return out;
+  for (const [name, [m, s]] of Object.entries(ledger!.tables)) {
+    if (main.tables.get(name) === m && standby.tables.get(name) === s) out.add(name);
+  }
+  return out;
+}
+
+/** The saved stamps describe these two nodes as they run now, and the last full compare is recent. */
+export function ledgerApplies(
   ledger: Ledger | null,
   main: NodeStamps,
   standby: NodeStamps,
   who: { main: string; standby: string },
   now: number,
   verifyEveryS: number,
-): Set<string> {
-  const out = new Set<string>();
-  if (!ledger || !main.counting || !standby.counting) return out;
-  if (ledger.main.host !== who.main || ledger.standby.host !== who.standby) return out;
-  if (ledger.main.node !== main.node || ledger.standby.node !== standby.node) return out;
+): boolean {
+  if (!ledger || !main.counting || !standby.counting) return false;
+  if (ledger.main.host !== who.main || ledger.standby.host !== who.standby) return false;
+  if (ledger.main.node !== main.node || ledger.standby.node !== standby.node) return false;
   const age = now - Date.parse(ledger.verified_at);
-  if (!(age >= 0 && age < verifyEveryS * 1000)) return out;
-  for (const [name, [m, s]] of Object.entries(ledger.tables)) {
-    if (main.tables.get(name) === m && standby.tables.get(name) === s) out.add(name);
+  return age >= 0 && age < verifyEveryS * 1000;
+}
+
+/** Tables the main changed by inserts and updates only, the standby not at all: table → horizon. */
+export function recentTables(ledger: Ledger | null, main: NodeStamps, standby: NodeStamps, applies: boolean): Map<string, string> {
+  const out = new Map<string, string>();
+  const since = applies ? recentHorizon(ledger) : undefined;
+  if (!since) return out;
+  for (const [name, [m, s]] of Object.entries(ledger!.tables)) {
+    const now = main.tables.get(name);
+    if (now && now !== m && standby.tables.get(name) === s && onlyInsertsOrUpdates(m, now)) out.set(name, since);
   }
   return out;
+}
+
+// Rows changed on the main since the ledger's run carry a transaction id at least as new as the oldest
+// one running then. But the counters of a transaction that committed shortly before that run may have
+// been published after it (PostgreSQL 15 holds a session's counts up to ~10 s, more when it stays
+// busy): its rows must be found too, so the horizon is taken from a run at least this long before.
+export const HORIZON_MARGIN_S = 120;
+const HISTORY = 12;
+
+/**
+ * The transaction id (32-bit, as xmin holds it) from which rows count as recent since the ledger's
+ * run: the newest recorded run at least HORIZON_MARGIN_S before it. Undefined when there is none:
+ * compare by blocks.
+ */
+export function recentHorizon(ledger: Ledger | null): string | undefined {
+  const h = ledger?.main.history ?? [];
+  const writtenAt = h.at(-1)?.[0];
+  if (writtenAt === undefined) return undefined;
+  const x = h.filter(([at]) => at <= writtenAt - HORIZON_MARGIN_S).at(-1)?.[1];
+  if (x === undefined || !/^\d+$/.test(x)) return undefined;
+  // Below 3 are special ids (frozen, bootstrap) that age() reports as infinitely old.
+  const xid = BigInt(x) % 4294967296n;
+  return String(xid < 3n ? 3n : xid);
+}
+
+export function nextHistory(ledger: Ledger | null, main: NodeStamps): [number, string][] {
+  const old = ledger && ledger.main.node === main.node ? (ledger.main.history ?? []) : [];
+  return [...old.filter(([at]) => at < main.clock), [main.clock, main.xmin] as [number, string]].slice(-HISTORY);
+}
+
+/** A table moved on the main by inserts and updates only (no delete, truncate, rewrite or column change). */
+export function onlyInsertsOrUpdates(before: string, now: string): boolean {
+  const a = before.split('/');
+  const b = now.split('/');
+  if (a.length !== 6 || b.length !== 6) return false;
+  const [oid, node, , , del, cols] = a;
+  return oid === b[0] && node === b[1] && del === b[4] && cols === b[5] && BigInt(b[2]) >= BigInt(a[2]) && BigInt(b[3]) >= BigInt(a[3]);
 }
