@@ -4,7 +4,9 @@
 //      TRUNCATE + dump script, psql on the standby in one transaction (ratio ≤ 1.0 wanted);
 //   2. a no-change run of playbooks/replicate.yml (< 1 s wanted);
 //   3. one row changed on the main, replicate.yml again (< 1 s wanted);
-//   2 and 3 are timed in-process (runPlaybook) and as whole `haplay` processes (needs `npm run build`).
+//   3 right after a run (the table is hashed by blocks) and, after a 130 s pause, as runs a minute apart
+//   do (rows found by transaction id); 2 and 3 in-process (runPlaybook) and as whole `haplay` processes
+//   (needs `npm run build`).
 //   npx tsx bench/replicate.ts            (as root, lab up; takes the lab suite lock)
 // The upstream pipeline runs the dump on the main and pipes the script to psql on the standby through
 // the control machine (no network hop, which favours upstream).
@@ -42,6 +44,24 @@ async function haplay(playbook: string): Promise<{ ms: number; code: number; res
   const ms = performance.now() - t0;
   const result = (task: string) => (events.filter((e) => e.type === 'host_result' && e.task === task).at(-1) as { result?: Vars } | undefined)?.result ?? {};
   return { ms, code, result };
+}
+
+/** Three runs, each after one userfeatures row changed on the main; checks one row was copied, by the expected path. */
+async function oneRowRuns(run: () => Promise<{ ms: number; code: number; result: (task: string) => Vars }>, path: 'blocks' | 'recent' | 'cli'): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    await labPsql(MAIN, `UPDATE userfeatures SET description = 'bench ${path} ${Date.now()}' WHERE id = ${100 + i}`);
+    const r = await run();
+    if (r.code !== 0) throw new Error(`one-row run failed (exit ${r.code})`);
+    const db = r.result('copy the database (what differs)');
+    if (path !== 'cli') {
+      if (db.rows_copied_total !== 1) throw new Error(`one-row run copied ${db.rows_copied_total} rows`);
+      const recent = (db.tables_by_recent_rows as string[]).includes('userfeatures');
+      if (recent !== (path === 'recent')) throw new Error(`one-row run: expected the ${path} path`);
+    }
+    out.push(r.ms);
+  }
+  return out;
 }
 
 /** The whole `haplay` process, as cron starts it (node start-up and exit included). */
@@ -130,27 +150,23 @@ async function main(): Promise<void> {
       if (r.code !== 0 || (r.result('copy the database (what differs)').rows_copied_total as number) !== 0) throw new Error('no-change run copied something');
       noChange.push(r.ms);
     }
-    const oneRow: number[] = [];
-    const oneRowCopied: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      await labPsql(MAIN, `UPDATE userfeatures SET description = 'bench ${Date.now()}' WHERE id = ${100 + i}`);
-      const r = await haplay(replicate);
-      if (r.code !== 0) throw new Error(`one-row run failed (exit ${r.code})`);
-      oneRow.push(r.ms);
-      oneRowCopied.push(r.result('copy the database (what differs)').rows_copied_total as number);
-    }
-    // The same two runs as cron starts them: a new process each time.
+    // One row, right after a run: no run 120 s older to take a horizon from, so the table is hashed by blocks.
+    const oneRowBlocks = await oneRowRuns(() => haplay(replicate), 'blocks');
+    // Then as under cron: runs a minute apart, so the rows written since are found by transaction id.
+    console.log('waiting 130 s, as between cron runs, so the next runs have a horizon…');
+    await new Promise((r) => setTimeout(r, 130_000));
+    // The first run after the pause saves a ledger that has a run 130 s older: the runs after it use it.
+    await labPsql(MAIN, `UPDATE userfeatures SET description = 'bench pause' WHERE id = 99`);
+    await haplay(replicate);
+    const oneRowRecent = await oneRowRuns(() => haplay(replicate), 'recent');
+    // The same runs as cron starts them: a new process each time.
     const noChangeCli: number[] = [];
-    const oneRowCli: number[] = [];
     for (let i = 0; i < 3; i++) {
       const r = await cli(replicate);
       if (r.code !== 0) throw new Error(`haplay exited ${r.code}`);
       noChangeCli.push(r.ms);
-      await labPsql(MAIN, `UPDATE userfeatures SET description = 'bench cli ${Date.now()}' WHERE id = ${200 + i}`);
-      const r2 = await cli(replicate);
-      if (r2.code !== 0) throw new Error(`haplay exited ${r2.code}`);
-      oneRowCli.push(r2.ms);
     }
+    const oneRowCli = await oneRowRuns(async () => ({ ...(await cli(replicate)), result: () => ({}) }), 'cli');
     const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     const s = (xs: number[]) => xs.map((x) => (x / 1000).toFixed(2)).join(', ');
     console.log(`full first replication (pg-replicate): median ${(med(fulls) / 1000).toFixed(2)} s (${s(fulls)}), ${copied.rows_copied_total} rows, ${((copied.bytes as number) / 1e6).toFixed(1)} MB (last: compare ${copied.compare_ms} ms, copy ${copied.copy_ms} ms)`);
@@ -158,8 +174,10 @@ async function main(): Promise<void> {
     console.log(`ratio pg-replicate / upstream: ${(med(fulls) / med(ups)).toFixed(2)} (per round: ${fulls.map((f, i) => (f / ups[i]).toFixed(2)).join(', ')}) (wanted ≤ 1.0)`);
     console.log(`after the upstream load, pg-replicate found ${again.result('db').rows_copied_total ?? 0} rows to copy`);
     console.log(`no-change replicate.yml (db + rsync): median ${med(noChange).toFixed(0)} ms (${noChange.map((x) => x.toFixed(0)).join(', ')}) (wanted < 1000)`);
-    console.log(`one row changed, replicate.yml: median ${med(oneRow).toFixed(0)} ms (${oneRow.map((x) => x.toFixed(0)).join(', ')}), rows copied ${oneRowCopied.join(', ')} (wanted < 1000)`);
-    console.log(`whole haplay process (node dist/cli/index.js replicate.yml): no change median ${med(noChangeCli).toFixed(0)} ms (${noChangeCli.map((x) => x.toFixed(0)).join(', ')}), one row median ${med(oneRowCli).toFixed(0)} ms (${oneRowCli.map((x) => x.toFixed(0)).join(', ')})`);
+    const ms = (xs: number[]) => `median ${med(xs).toFixed(0)} ms (${xs.map((x) => x.toFixed(0)).join(', ')})`;
+    console.log(`one row changed, replicate.yml, right after a run (table hashed by blocks): ${ms(oneRowBlocks)} (wanted < 1000)`);
+    console.log(`one row changed, replicate.yml, runs a minute apart (rows found by transaction id): ${ms(oneRowRecent)} (wanted < 1000)`);
+    console.log(`whole haplay process (node dist/cli/index.js replicate.yml): no change ${ms(noChangeCli)}, one row ${ms(oneRowCli)}`);
   } finally {
     releaseLab();
   }
