@@ -45,7 +45,7 @@ async function snapshot(host: string): Promise<Record<string, string>> {
     '/var/lib/xivo-provd/jsondb/configs/default', '/var/lib/xivo-provd/jsondb/configs/registrar-lab', '/root/.ssh/authorized_keys',
     '/root/.ssh/xivo_id_rsa', '/root/.ssh/xivo_id_rsa.pub', '/var/lib/xivo/disabled',
   ];
-  const r = await labExec(host, files.map((f) => `if [ -e ${f} ]; then printf '%s ' ${f}; sha256sum < ${f} | cut -c1-16; else echo "${f} absent"; fi`).join('\n') + '\nls -A /etc/cron.d /var/lib/wazo /root/.ssh | tr "\\n" " "');
+  const r = await labExec(host, files.map((f) => `if [ -e ${f} ]; then printf '%s ' ${f}; sha256sum < ${f} | cut -c1-16; else echo "${f} absent"; fi`).join('\n') + '\necho "replication-record $(ls -A /var/lib/haplay/pg-replicate 2>/dev/null)"' + '\nls -A /etc/cron.d /var/lib/wazo /root/.ssh | tr "\\n" " "');
   const out: Record<string, string> = {};
   for (const l of r.stdout.trim().split('\n')) {
     const i = l.indexOf(' ');
@@ -69,6 +69,8 @@ test.serial('an invalid remote address is refused before any host is touched', a
 });
 
 test.serial('setup: check predicts, run sets the documented state, second run changes nothing; disable restores the fresh lab', async (t) => {
+  // Other suites replicate on this lab: a node that never had HA has no replication record either.
+  await Promise.all(PBX.map((h) => labExec(h, 'rm -rf /var/lib/haplay')));
   const fresh = Object.fromEntries(await Promise.all(PBX.map(async (h) => [h, await snapshot(h)] as const)));
 
   const check = await haplay('playbooks/ha-setup.yml', '--check');
