@@ -10,7 +10,9 @@ import { tableSpec, keyMatch, checkSchemas } from '../../src/plugins/pg-replicat
 import { guardProblems, parseProbe } from '../../src/plugins/pg-replicate/guards.js';
 import { checkLocale, pgReplicate, replicatedSequences, truncatableSet } from '../../src/plugins/pg-replicate/index.js';
 import { parseItemised, rsync, rsyncCommand } from '../../src/plugins/rsync/index.js';
-import { ledgerApplies, nextHistory, onlyInsertsOrUpdates, recentHorizon, unchangedTables, type Ledger, type NodeStamps } from '../../src/plugins/pg-replicate/stamps.js';
+import {
+  ledgerApplies, ledgerPath, nextHistory, onlyInsertsOrUpdates, readLedger, recentHorizon, unchangedTables, type Ledger, type NodeStamps,
+} from '../../src/plugins/pg-replicate/stamps.js';
 import { makeTaskContext, runPlugin } from '../helpers/plugin-cases.js';
 
 const SEP = '@@haplay@@';
@@ -415,4 +417,23 @@ test('pg-replicate stamps: rows count as recent from a run at least 120 s before
   t.is(next.length, 12);
   t.deepEqual(next.at(-1), [2000, '900']);
   t.deepEqual(nextHistory({ ...ledger(hist), main: { host: 'm', node: 'other', history: hist } }, main), [[2000, '900']], 'another node start: history restarts');
+});
+
+test('pg-replicate stamps: a damaged or foreign record on the standby is ignored (everything is compared), never trusted', async (t) => {
+  const good: Ledger = {
+    version: 1, main: { host: 'pbx-main', node: 'n1', history: [[1, '5']] }, standby: { host: 'pbx-standby', node: 'n2' },
+    verified_at: '2026-11-22T10:00:00Z', tables: { userfeatures: ['a', 'b'] },
+  };
+  const read = async (text: string | undefined) => {
+    const sb = new FakeTransport('pbx-standby', []);
+    if (text !== undefined) sb.files.set(ledgerPath('asterisk'), { data: Buffer.from(text) });
+    return readLedger(sb, 'asterisk');
+  };
+  t.deepEqual(await read(JSON.stringify(good)), good);
+  t.is(await read(undefined), null, 'none yet');
+  t.is(await read('{"version": 1, "tables": '), null, 'cut short');
+  t.is(await read(JSON.stringify({ ...good, version: 2 })), null, 'another format');
+  t.is(await read(JSON.stringify({ ...good, tables: { userfeatures: 'a' } })), null);
+  t.is(await read(JSON.stringify({ ...good, main: { host: 'pbx-main' } })), null);
+  t.is(await read(JSON.stringify({ ...good, main: { ...good.main, history: [['x', 5]] } })), null);
 });

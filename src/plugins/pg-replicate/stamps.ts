@@ -89,11 +89,21 @@ export async function readLedger(t: Transport, database: string): Promise<Ledger
     const raw = await t.readFile(ledgerPath(database));
     if (!raw) return null;
     const l = JSON.parse(raw.toString('utf8')) as Ledger;
-    return l.version === 1 && l.tables && typeof l.tables === 'object' ? l : null;
+    return wellFormed(l) ? l : null;
   } catch {
     // Unreadable or damaged: compare everything, the ledger is only a shortcut.
     return null;
   }
+}
+
+function wellFormed(l: Ledger): boolean {
+  const str = (x: unknown) => typeof x === 'string';
+  const side = (x: unknown) => !!x && typeof x === 'object' && str((x as Ledger['main']).host) && str((x as Ledger['main']).node);
+  if (!l || l.version !== 1 || !side(l.main) || !side(l.standby) || !str(l.verified_at)) return false;
+  if (!l.tables || typeof l.tables !== 'object') return false;
+  const pairs = Object.values(l.tables).every((v) => Array.isArray(v) && v.length === 2 && v.every(str));
+  const history = l.main.history ?? [];
+  return pairs && Array.isArray(history) && history.every((h) => Array.isArray(h) && typeof h[0] === 'number' && str(h[1]));
 }
 
 export async function writeLedger(t: Transport, database: string, ledger: Ledger): Promise<void> {
