@@ -6,9 +6,10 @@ import { EXIT, HaplayError, isHaplayError } from './errors.js';
 import { lockHost, ownerLine, type HostLock } from './lock.js';
 import { runOnHost, statusOf, type ExecEnv, type ItemOutcome } from './execute.js';
 import type { Inventory } from './inventory.js';
-import type { Play, Playbook, Task } from './playbook.js';
+import { walk, type Play, type Playbook, type Task } from './playbook.js';
 import type { PluginRegistry } from './registry.js';
 import { factsChanged, HostState, hostVarsOf, varsFor, type VarsSources } from './state.js';
+import { isTemplate } from './template.js';
 import type { HostStatus, Reporter, TaskResult, Transport, Vars } from './types.js';
 
 export interface TransportProvider {
@@ -220,22 +221,12 @@ export class Engine {
   /** Hosts the play's tasks reach besides their own: static delegate_to and the plugins' peers(). */
   private peersOf(play: Play): string[] {
     const out = new Set<string>();
-    const walk = (tasks: Task[]) => {
-      for (const t of tasks) {
-        if (t.kind === 'block') {
-          walk(t.block);
-          walk(t.rescue);
-          walk(t.always);
-          continue;
-        }
-        if (t.delegateTo && !t.delegateTo.includes('{{')) out.add(t.delegateTo);
-        const plugin = this.o.registry.get(t.plugin);
-        const params = t.params && typeof t.params === 'object' ? (t.params as Record<string, unknown>) : {};
-        for (const h of plugin?.peers?.(params, this.env.groups) ?? []) out.add(h);
-      }
-    };
-    walk(play.tasks);
-    walk(play.handlers);
+    for (const t of walk([...play.tasks, ...play.handlers])) {
+      if (t.kind !== 'task') continue;
+      if (t.delegateTo && !isTemplate(t.delegateTo)) out.add(t.delegateTo);
+      const params = t.params && typeof t.params === 'object' ? (t.params as Record<string, unknown>) : {};
+      for (const h of this.o.registry.get(t.plugin)?.peers?.(params, this.env.groups) ?? []) out.add(h);
+    }
     return [...out].filter((h) => this.o.inventory.hasHost(h) && !this.hosts.get(h)!.stopped);
   }
 

@@ -1,5 +1,6 @@
 // The small factory every built-in plugin goes through, and the few helpers they share.
 import { TaskFailed } from '../core/errors.js';
+import { isTemplate } from '../core/template.js';
 import type { Plugin } from '../core/types.js';
 
 /** Keeps the params type attached to the plugin object; nothing else happens here. */
@@ -11,7 +12,7 @@ export function definePlugin<P>(plugin: Plugin<P>): Plugin<P> {
 export function standbyPeer(key: string) {
   return (params: Record<string, unknown>, groups: Record<string, string[]>): string[] => {
     const v = params[key];
-    if (typeof v === 'string') return v.includes('{{') ? [] : [v];
+    if (typeof v === 'string') return isTemplate(v) ? [] : [v];
     return groups.pbx_standby?.slice(0, 1) ?? [];
   };
 }
