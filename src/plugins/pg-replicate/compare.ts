@@ -171,7 +171,19 @@ export async function rowHashes(db: pg.Client, spec: TableSpec, info: TableInfo,
     const hi = (nums.reduce((m, x) => (x > m ? x : m)) + 1n) << 9n;
     where = `${ident(info.pk[0])} >= ${lo} AND ${ident(info.pk[0])} < ${hi} AND ${where}`;
   }
-  const r = await db.query<{ k: string; h: string }>(`SELECT ${spec.keyText} AS k, ${spec.rowHash}::text AS h FROM ${spec.rel} WHERE ${where}`);
+  return rowHashesWhere(db, spec, where);
+}
+
+/** key → row hash, for the rows of the given keys. */
+export function rowHashesByKey(db: pg.Client, spec: TableSpec, info: TableInfo, keys: string[]): Promise<Map<string, string>> {
+  return rowHashesWhere(db, spec, keyMatch(spec, info, keys));
+}
+
+/** key → row hash, for the rows matching `where` (at most `limit` of them). */
+export async function rowHashesWhere(db: pg.Client, spec: TableSpec, where: string, limit?: number): Promise<Map<string, string>> {
+  const r = await db.query<{ k: string; h: string }>(
+    `SELECT ${spec.keyText} AS k, ${spec.rowHash}::text AS h FROM ${spec.rel} WHERE ${where}${limit === undefined ? '' : ` LIMIT ${limit}`}`,
+  );
   return new Map(r.rows.map((x) => [x.k, x.h]));
 }
 

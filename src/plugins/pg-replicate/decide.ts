@@ -3,7 +3,7 @@
 // parallel, and only differing blocks are read row by row.
 import type pg from 'pg';
 import {
-  blockHashes, differingBlocks, keyMatch, rowHashes, type Catalog, type TableInfo, type TableSpec,
+  blockHashes, differingBlocks, rowHashes, rowHashesByKey, rowHashesWhere, type Catalog, type TableInfo, type TableSpec,
 } from './compare.js';
 import { literal } from './db.js';
 
@@ -35,16 +35,14 @@ export interface DecideInput {
 export async function findDifferences(x: DecideInput): Promise<{ plans: TablePlan[]; viaRecent: string[] }> {
   const { mains, standbys } = x;
   const plans: TablePlan[] = [];
-  const newPlan = (spec: TableSpec, mode: TablePlan['mode'], mainRows: number, standbyRows: number, why?: string): TablePlan => {
+  const planFor = (spec: TableSpec, mode: TablePlan['mode'], mainRows: number, standbyRows: number, why?: string): TablePlan => {
     const info = x.mainCat.tables.get(spec.name)!;
     const sb = x.sbCat.tables.get(spec.name)!;
     const binary = [...info.columns, ...sb.columns].every((c) => c.binarySafe);
-    const tp: TablePlan = {
+    return {
       info, spec, mode, format: binary ? 'binary' : 'text', toDelete: [], toCopy: [],
       counts: { inserted: 0, updated: 0, deleted: 0, mainRows, standbyRows }, why,
     };
-    plans.push(tp);
-    return tp;
   };
 
   // Changed by inserts and updates only: the rows written since the last run are found by their
@@ -53,13 +51,11 @@ export async function findDifferences(x: DecideInput): Promise<{ plans: TablePla
   const viaRecent: string[] = [];
   for (const spec of x.specs) {
     const since = x.recent?.get(spec.name);
-    const tp = since && spec.kind !== 'none' ? newPlan(spec, 'rows', 0, 0) : undefined;
-    if (!tp) specs.push(spec);
-    else if (await recentRows(tp, mains[0], standbys[0], since!, x.maxRowCopy)) viaRecent.push(spec.name);
-    else {
-      plans.pop();
-      specs.push(spec);
-    }
+    const tp = since && spec.kind !== 'none' ? planFor(spec, 'rows', 0, 0) : undefined;
+    if (tp && (await recentRows(tp, mains[0], standbys[0], since!, x.maxRowCopy))) {
+      plans.push(tp);
+      viaRecent.push(spec.name);
+    } else specs.push(spec);
   }
   const moving = () => plans.filter((tp) => tp.mode === 'whole' || tp.toCopy.length + tp.toDelete.length > 0);
   if (!specs.length) return { plans: moving(), viaRecent };
@@ -69,8 +65,8 @@ export async function findDifferences(x: DecideInput): Promise<{ plans: TablePla
   const mainOnly = specs.filter((s) => onMain.has(s.name) && !onStandby.has(s.name));
   const standbyOnly = specs.filter((s) => !onMain.has(s.name) && onStandby.has(s.name));
   const [mainCounts, sbCounts] = await Promise.all([rowCounts(mains[0], mainOnly), rowCounts(standbys[0], standbyOnly)]);
-  for (const s of mainOnly) newPlan(s, 'whole', mainCounts.get(s.name) ?? 0, 0, 'empty on the standby');
-  for (const s of standbyOnly) newPlan(s, 'whole', 0, sbCounts.get(s.name) ?? 0, 'empty on the main');
+  for (const s of mainOnly) plans.push(planFor(s, 'whole', mainCounts.get(s.name) ?? 0, 0, 'empty on the standby'));
+  for (const s of standbyOnly) plans.push(planFor(s, 'whole', 0, sbCounts.get(s.name) ?? 0, 'empty on the main'));
 
   const both = specs.filter((s) => onMain.has(s.name) && onStandby.has(s.name));
   const [mainBlocks, sbBlocks] = await Promise.all([blockHashes(mains, both, x.estimates), blockHashes(standbys, both, x.estimates)]);
@@ -87,7 +83,8 @@ export async function findDifferences(x: DecideInput): Promise<{ plans: TablePla
     if (spec.kind === 'none') why = 'no primary key';
     else if (diff.length * 2 > allBlocks && allBlocks > 2) why = 'most of it differs';
     else if (inDiff > x.maxRowCopy * 2) why = `more than ${x.maxRowCopy} rows differ`;
-    const tp = newPlan(spec, why ? 'whole' : 'rows', sum(a), sum(b), why);
+    const tp = planFor(spec, why ? 'whole' : 'rows', sum(a), sum(b), why);
+    plans.push(tp);
     if (!why) work.push((i) => compareRows(tp, mains[i], standbys[i], diff, x.maxRowCopy));
   }
   await runSpread(work, mains.length);
@@ -124,16 +121,16 @@ async function compareRows(tp: TablePlan, main: pg.Client, standby: pg.Client, b
 async function recentRows(tp: TablePlan, main: pg.Client, standby: pg.Client, since: string, maxRowCopy: number): Promise<boolean> {
   const { spec, info } = tp;
   const count = `SELECT count(*) AS n FROM ${spec.rel}`;
-  const recentSql = `SELECT ${spec.keyText} AS k, ${spec.rowHash}::text AS h FROM ${spec.rel} WHERE age(xmin) <= age('${since}'::xid) LIMIT ${maxRowCopy + 1}`;
   // A write meanwhile can fool the count check only by moving the stamps again: the next run looks again.
-  const [r, mainCount, sbCount] = await Promise.all([
-    main.query<{ k: string; h: string }>(recentSql).then(async (x) => [x, await main.query<{ n: string }>(count)] as const),
+  const [recent, sb] = await Promise.all([
+    rowHashesWhere(main, spec, `age(xmin) <= age('${since}'::xid)`, maxRowCopy + 1),
     standby.query<{ n: string }>(count),
-  ]).then(([[x, mc], sc]) => [x, Number(mc.rows[0].n), Number(sc.rows[0].n)] as const);
-  const recent = r.rows;
-  if (recent.length > maxRowCopy) return false;
-  const theirs = recent.length ? await rowHashesByKey(standby, spec, info, recent.map((r) => r.k)) : new Map<string, string>();
-  for (const { k, h } of recent) {
+  ]);
+  if (recent.size > maxRowCopy) return false;
+  const mainCount = Number((await main.query<{ n: string }>(count)).rows[0].n);
+  const sbCount = Number(sb.rows[0].n);
+  const theirs = recent.size ? await rowHashesByKey(standby, spec, info, [...recent.keys()]) : new Map<string, string>();
+  for (const [k, h] of recent) {
     const o = theirs.get(k);
     if (o === h) continue;
     if (o === undefined) tp.counts.inserted++;
@@ -146,11 +143,6 @@ async function recentRows(tp: TablePlan, main: pg.Client, standby: pg.Client, si
   tp.counts.mainRows = mainCount;
   tp.counts.standbyRows = sbCount;
   return mainCount === sbCount + tp.counts.inserted;
-}
-
-async function rowHashesByKey(db: pg.Client, spec: TableSpec, info: TableInfo, keys: string[]): Promise<Map<string, string>> {
-  const r = await db.query<{ k: string; h: string }>(`SELECT ${spec.keyText} AS k, ${spec.rowHash}::text AS h FROM ${spec.rel} WHERE ${keyMatch(spec, info, keys)}`);
-  return new Map(r.rows.map((x) => [x.k, x.h]));
 }
 
 /** Names of the tables holding at least one row: one index or heap page each. */
