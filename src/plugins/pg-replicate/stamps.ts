@@ -6,6 +6,7 @@
 // not hashed. Anything that could make the counters lie (a restart, a stats reset, track_counts off,
 // another pair of nodes) drops the saved stamps, and every table is compared again now and then.
 import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
 import type pg from 'pg';
 import type { Transport } from '../../core/types.js';
 import { quote } from '../../core/shell.js';
@@ -108,7 +109,7 @@ function wellFormed(l: Ledger): boolean {
 
 export async function writeLedger(t: Transport, database: string, ledger: Ledger): Promise<void> {
   const path = ledgerPath(database);
-  const dir = path.slice(0, path.lastIndexOf('/'));
+  const dir = posix.dirname(path);
   const r = await t.exec(`mkdir -p ${quote(dir)} && chmod 700 ${quote(dir)}`);
   if (r.code !== 0) throw new Error(r.stderr.trim() || `mkdir exited ${r.code}`);
   await t.writeFile(path, JSON.stringify(ledger) + '\n', { mode: 0o600 });

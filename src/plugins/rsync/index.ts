@@ -2,6 +2,7 @@
 // §3): `rsync -aR --delete-after` over SSH, run ON THE MAIN with its HA key. The plan is the same rsync
 // with --dry-run: its itemised output is the list of files still to change, so "changed" means rsync
 // itemised something, and check mode reports exactly the files a real run would touch.
+import { posix } from 'node:path';
 import { TaskFailed } from '../../core/errors.js';
 import { argvToShell, quote } from '../../core/shell.js';
 import type { Change, TaskContext, Transport, Vars } from '../../core/types.js';
@@ -101,23 +102,24 @@ export interface RsyncCommand {
   dryRun: boolean;
 }
 
+/** The master connection's socket, beside the HA key (ssh expands %C per destination). */
+const controlPath = (key: string) => `${posix.dirname(key)}/haplay-%C`;
+
 /**
  * xivo-sync's ssh, plus one master connection kept 5 minutes beside the HA key: a sync every minute
  * then costs no new login (~250 ms each). The detached master holds no pipe of ours (OpenSSH points
  * its stdio at /dev/null) and notices a dead standby within 10 s, as a new login would (ConnectTimeout).
  */
 export function sshCommand(key: string): string {
-  const dir = key.slice(0, key.lastIndexOf('/')) || '/';
   return (
     `ssh -i ${key} -o PreferredAuthentications=publickey -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=${HA_PATHS.haKnownHosts} -o BatchMode=yes -o ConnectTimeout=10` +
-    ` -o ControlMaster=auto -o ControlPath=${dir}/haplay-%C -o ControlPersist=300 -o ServerAliveInterval=5 -o ServerAliveCountMax=2`
+    ` -o ControlMaster=auto -o ControlPath=${controlPath(key)} -o ControlPersist=300 -o ServerAliveInterval=5 -o ServerAliveCountMax=2`
   );
 }
 
 /** Stops the master connection to the standby, if any (it may be stale). */
 export function masterExitCommand(key: string, remote: string): string {
-  const dir = key.slice(0, key.lastIndexOf('/')) || '/';
-  return `${argvToShell(['ssh', '-o', `ControlPath=${dir}/haplay-%C`, '-O', 'exit', `root@${remote}`])} >/dev/null 2>&1; exit 0`;
+  return `${argvToShell(['ssh', '-o', `ControlPath=${controlPath(key)}`, '-O', 'exit', `root@${remote}`])} >/dev/null 2>&1; exit 0`;
 }
 
 /** The rsync command line run on the main. */
@@ -287,7 +289,7 @@ async function runRsync(ctx: TaskContext, line: string, destName: string, stopMa
 }
 
 async function createKey(ctx: TaskContext, key: string): Promise<void> {
-  const dir = key.slice(0, key.lastIndexOf('/')) || '/';
+  const dir = posix.dirname(key);
   const r = await ctx.transport.exec(
     `mkdir -p ${quote(dir)} && chmod 700 ${quote(dir)} && { [ -f ${quote(key)} ] || ssh-keygen -q -t rsa -N '' -C 'XiVO HA' -f ${quote(key)}; }`,
   );
