@@ -87,7 +87,11 @@ export const HOST_DIRS = [
   'etc/xivo', 'etc/cron.d', 'etc/asterisk', 'etc/postgresql', 'etc/ssh', 'etc/nginx', 'etc/hplab',
   'var/lib/postgresql', 'var/lib/wazo', 'var/lib/xivo', 'var/lib/asterisk', 'var/lib/wazo-provd',
   'var/lib/xivo-provd', 'var/lib/wazo-auth-keys', 'var/spool/asterisk', 'var/log', 'var/www', 'root',
+  // haplay's own units and files on a node (ha-setup's ha-engine writes them).
+  'etc/systemd/system', 'etc/haplay', 'var/lib/haplay',
 ];
+/** Where a host sees this checkout (read-only), for its `haplay` stand-in. */
+export const CHECKOUT_MOUNT = 'opt/haplay-lab';
 /** Single files of a host bind-mounted over the machine's files. */
 export const HOST_FILES = ['etc/hostname', 'etc/hosts'];
 /** Fresh tmpfs per host (emptied at each boot). */

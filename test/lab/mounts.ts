@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  HOST_DIRS, HOST_FILES, HOST_TMPFS, LAB_DIR, NS_DIR, STANDINS, baseDir, fsDir, mntNsFile, upperDir, utsNsFile,
+  CHECKOUT_MOUNT, REPO, HOST_DIRS, HOST_FILES, HOST_TMPFS, LAB_DIR, NS_DIR, STANDINS, baseDir, fsDir, mntNsFile, upperDir, utsNsFile,
   workDir,
 } from './config.js';
 import { run, runOk } from './run.js';
@@ -25,7 +25,7 @@ export async function ensureNsDir(): Promise<void> {
 /** Creates on the machine the empty directories the hosts mount over (remembered, removed by down). */
 export function ensureMountpoints(): void {
   const created: string[] = fs.existsSync(CREATED) ? JSON.parse(fs.readFileSync(CREATED, 'utf8')) : [];
-  for (const d of [...HOST_DIRS, 'usr/local/sbin']) {
+  for (const d of [...HOST_DIRS, 'usr/local/sbin', CHECKOUT_MOUNT]) {
     const segments = d.split('/');
     for (let i = 1; i <= segments.length; i++) {
       const p = '/' + segments.slice(0, i).join('/');
@@ -79,6 +79,7 @@ export async function createHostNs(name: string, overlay: boolean): Promise<void
   // Everything that reaches into the checkout comes before the fresh /tmp and /run: the checkout
   // itself may live there (a CI clone in /tmp).
   lines.push(`mount --bind ${STANDINS} /usr/local/sbin`, 'mount -o remount,bind,ro /usr/local/sbin');
+  lines.push(`mount --bind ${REPO} /${CHECKOUT_MOUNT}`, `mount -o remount,bind,ro /${CHECKOUT_MOUNT}`);
   // Drop this namespace's copies of the lab's own mounts (other hosts' namespace files, the overlay's
   // mount point): the binds above keep what they need, and nothing keeps other hosts alive.
   lines.push(`awk '{print $5}' /proc/self/mountinfo | grep '^${LAB_DIR}/' | sort -r | xargs -r -n1 umount -l`);
