@@ -17,6 +17,7 @@ export interface HaConfigParams {
   flavour?: 'xivo' | 'wazo';
   prefer_sysconfd: boolean;
   log: boolean;
+  cron: boolean;
 }
 
 const schema = {
@@ -45,6 +46,12 @@ const schema = {
       default: true,
       description:
         "When the host's sysconfd answers on 127.0.0.1:8668 (reached through the SSH connection), apply with its POST /update_ha_config and verify the result; otherwise (or false) write the pieces one by one. Either way the host ends the same. sysconfd restarts PostgreSQL on every update, so it is called only when something differs.",
+    },
+    cron: {
+      type: 'boolean',
+      default: true,
+      description:
+        "true: the upstream cron file (xivo-ha-master: hourly replication and sync; xivo-ha-slave: xivo-check-master-status every minute), as sysconfd writes it. false: no cron file, removed even right after sysconfd writes one: haplay's own units (ha-engine) do that work instead.",
     },
     log: {
       type: 'boolean',
@@ -113,7 +120,7 @@ export const haConfig = definePlugin<HaConfigParams>({
       probe(t, flavour, type !== 'slave'),
       p.prefer_sysconfd ? getHaConfig(t) : Promise.resolve(null),
     ]);
-    const want = desiredState(flavour, type, remote, cur);
+    const want = desiredState(flavour, type, remote, cur, p.cron);
     const via = sysconfd ? 'sysconfd' : 'files';
     const result: Vars = {
       node_type: type,
@@ -138,8 +145,11 @@ export const haConfig = definePlugin<HaConfigParams>({
         if (type === 'disabled' && want.haConf === null) {
           await runOrFail(t, `rm -f -- ${quote(HA_PATHS.haConf)}`, `remove ${HA_PATHS.haConf}`);
         }
+        if (!p.cron) {
+          await runOrFail(t, `rm -f -- ${quote(HA_PATHS.cronMain)} ${quote(HA_PATHS.cronStandby)}`, 'remove the upstream HA cron files');
+        }
         const after = await probe(t, flavour, type !== 'slave');
-        const left = differences(after, desiredState(flavour, type, remote, after), flavour, t, false);
+        const left = differences(after, desiredState(flavour, type, remote, after, p.cron), flavour, t, false);
         if (left.length) {
           throw new TaskFailed(
             `sysconfd on ${t.hostName} accepted the update, but the host still differs: ${left.map((c) => c.summary).join('; ')}`,
@@ -156,8 +166,8 @@ export const haConfig = definePlugin<HaConfigParams>({
   },
 });
 
-function desiredState(flavour: Flavour, type: NodeType, remote: string, cur: Current): Desired {
-  const cron = cronFor(flavour, type, remote);
+function desiredState(flavour: Flavour, type: NodeType, remote: string, cur: Current, withCron: boolean): Desired {
+  const cron = withCron ? cronFor(flavour, type, remote) : { main: null, standby: null };
   const currentConf = cur.files.get(HA_PATHS.haConf) ?? null;
   const haConf =
     type === 'disabled'
