@@ -63,6 +63,16 @@ await yargs(hideBin(process.argv))
       }),
     async (argv) => (await import('./inventory.js')).inventoryCommand(argv),
   )
+  .command(
+    'monitor',
+    'Run the HA monitor (what haplay-monitor.service runs on the standby and on a CC; see docs/ha.md)',
+    (y) =>
+      y.options({
+        inventory: { alias: 'i', type: 'string', default: '/etc/haplay/inventory.yml', describe: "The node's inventory, written by ha-setup.yml" },
+        rounds: { type: 'number', describe: 'Stop after this many rounds (default: run until stopped)' },
+      }),
+    async (argv) => (await import('./monitor.js')).monitorCommand(argv),
+  )
   .command('schema', 'Print the JSON Schema of the playbook format (for editors)', {}, async () =>
     (await import('./schema.js')).schemaCommand(),
   )

@@ -178,9 +178,16 @@ export function sipProbeDirect(host: string, timeoutMs: number): Promise<ProbeRe
     return new Promise<{ ok: boolean; detail: string }>((resolve, reject) => {
       sock.on('error', reject);
       sock.on('message', (msg) => resolve(sipVerdict(msg.toString('latin1').split('\r\n')[0])));
-      sock.connect(5060, host, () => {
-        const { address, port } = sock.address();
-        sock.send(optionsMessage(host, address, port));
+      // A route that refuses (a blackhole, a partition) fails the connect itself: a probe failure,
+      // never an exception thrown in a callback (it would kill the monitor).
+      sock.connect(5060, host, (err?: Error) => {
+        if (err) return reject(err);
+        try {
+          const { address, port } = sock.address();
+          sock.send(optionsMessage(host, address, port), (e) => e && reject(e));
+        } catch (e) {
+          reject(e);
+        }
       });
     }).finally(() => {
       try {
