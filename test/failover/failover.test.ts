@@ -63,7 +63,8 @@ const MONITOR = inline(
 async function setupHa(): Promise<void> {
   let r: Run;
   if (fs.existsSync(pb('ha-setup.yml'))) {
-    r = await haplay(pb('ha-setup.yml'));
+    // The manual failover path: haplay's own monitor would take over by itself (test/ha/unattended).
+    r = await haplay(pb('ha-setup.yml'), '-e', 'ha_engine=upstream');
   } else {
     const file = inline(
       'setup.yml',

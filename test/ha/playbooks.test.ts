@@ -11,6 +11,7 @@ useLab(test);
 
 const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const PBX = ['pbx-main', 'pbx-standby'] as const;
+const UPSTREAM = ['-e', 'ha_engine=upstream'];
 
 interface Run {
   code: number;
@@ -44,8 +45,10 @@ async function snapshot(host: string): Promise<Record<string, string>> {
     '/etc/cron.d/xivo-ha-master', '/etc/cron.d/xivo-ha-slave', '/var/lib/wazo/is-primary', '/var/lib/wazo/is-secondary',
     '/var/lib/xivo-provd/jsondb/configs/default', '/var/lib/xivo-provd/jsondb/configs/registrar-lab', '/root/.ssh/authorized_keys',
     '/root/.ssh/xivo_id_rsa', '/root/.ssh/xivo_id_rsa.pub', '/var/lib/xivo/disabled',
+    '/etc/systemd/system/haplay-monitor.service', '/etc/systemd/system/haplay-replicate.timer', '/etc/systemd/system/haplay-replicate.service',
+    '/etc/haplay/inventory.yml', '/etc/haplay/id_ed25519', '/etc/haplay/known_hosts',
   ];
-  const r = await labExec(host, files.map((f) => `if [ -e ${f} ]; then printf '%s ' ${f}; sha256sum < ${f} | cut -c1-16; else echo "${f} absent"; fi`).join('\n') + '\necho "replication-record $(ls -A /var/lib/haplay/pg-replicate 2>/dev/null)"' + '\nls -A /etc/cron.d /var/lib/wazo /root/.ssh | tr "\\n" " "');
+  const r = await labExec(host, files.map((f) => `if [ -e ${f} ]; then printf '%s ' ${f}; sha256sum < ${f} | cut -c1-16; else echo "${f} absent"; fi`).join('\n') + '\necho "replication-record $(ls -A /var/lib/haplay/pg-replicate 2>/dev/null)"' + '\nls -A /etc/cron.d /var/lib/wazo /root/.ssh /etc/haplay /etc/systemd/system | tr "\\n" " "' + '\necho "haplay-units $(systemctl is-active haplay-monitor haplay-replicate.timer | tr "\\n" " ")"');
   const out: Record<string, string> = {};
   for (const l of r.stdout.trim().split('\n')) {
     const i = l.indexOf(' ');
@@ -68,17 +71,17 @@ test.serial('an invalid remote address is refused before any host is touched', a
   t.deepEqual(await Promise.all(PBX.map(snapshot)), before);
 });
 
-test.serial('setup: check predicts, run sets the documented state, second run changes nothing; disable restores the fresh lab', async (t) => {
+test.serial('setup with ha_engine upstream: check predicts, run sets the documented state (cron lines included), second run changes nothing; disable restores the fresh lab', async (t) => {
   // Other suites replicate on this lab: a node that never had HA has no replication record either.
   await Promise.all(PBX.map((h) => labExec(h, 'rm -rf /var/lib/haplay')));
   const fresh = Object.fromEntries(await Promise.all(PBX.map(async (h) => [h, await snapshot(h)] as const)));
 
-  const check = await haplay('playbooks/ha-setup.yml', '--check');
+  const check = await haplay('playbooks/ha-setup.yml', '--check', ...UPSTREAM);
   t.is(check.code, 0, check.stderr);
   t.deepEqual(await snapshot('pbx-main'), fresh['pbx-main'], 'check mode changed nothing on the main');
   t.deepEqual(await snapshot('pbx-standby'), fresh['pbx-standby'], 'check mode changed nothing on the standby');
 
-  const first = await haplay('playbooks/ha-setup.yml');
+  const first = await haplay('playbooks/ha-setup.yml', ...UPSTREAM);
   t.is(first.code, 0, first.stderr + JSON.stringify(first.events.filter((e) => e.type === 'host_result' && e.status === 'failed')));
   const pluginTasks = (c: string) => !/HA key|restart services|telephony while the main answers|copy the database|sync the configuration/.test(c);
   t.deepEqual(changes(first).filter(pluginTasks).sort(), changes(check).filter(pluginTasks).sort(), 'check mode predicted the plugin changes exactly');
@@ -116,11 +119,59 @@ test.serial('setup: check predicts, run sets the documented state, second run ch
   t.is((await labExec('pbx-standby', 'systemctl is-active asterisk; test -e /var/lib/xivo/disabled && echo disabled')).stdout, 'inactive\ndisabled\n');
   t.is(await labPsql('pbx-standby', 'SELECT count(*) FROM userfeatures'), await labPsql('pbx-main', 'SELECT count(*) FROM userfeatures'));
 
-  const second = await haplay('playbooks/ha-setup.yml');
+  const second = await haplay('playbooks/ha-setup.yml', ...UPSTREAM);
   t.is(second.code, 0, second.stderr);
   t.deepEqual(changes(second), [], 'second run changes nothing');
   t.log(`ha-setup: first run ${first.ms} ms, no-op run ${second.ms} ms`);
 
+  const recheck = await haplay('playbooks/ha-setup.yml', '--check', ...UPSTREAM);
+  t.deepEqual(changes(recheck), [], 'check mode after setup predicts nothing');
+
+  const disable = await haplay('playbooks/ha-disable.yml', ...UPSTREAM);
+  t.is(disable.code, 0, disable.stderr + JSON.stringify(disable.events.filter((e) => e.type === 'host_result' && e.status === 'failed')));
+  t.deepEqual(await snapshot('pbx-main'), fresh['pbx-main'], 'main as fresh after disable');
+  t.deepEqual(await snapshot('pbx-standby'), fresh['pbx-standby'], 'standby as fresh after disable');
+  const again = await haplay('playbooks/ha-disable.yml', ...UPSTREAM);
+  t.deepEqual(changes(again), [], 'disable twice: the second changes nothing');
+});
+
+test.serial('setup with ha_engine haplay (the default): units and their files on each node, no upstream cron line; check predicts, second run changes nothing; disable removes it all', async (t) => {
+  t.timeout(600_000);
+  await Promise.all(PBX.map((h) => labExec(h, 'rm -rf /var/lib/haplay')));
+  const fresh = Object.fromEntries(await Promise.all(PBX.map(async (h) => [h, await snapshot(h)] as const)));
+  const freshCcKeys = await read('cc', '/root/.ssh/authorized_keys');
+  const check = await haplay('playbooks/ha-setup.yml', '--check');
+  t.is(check.code, 0, check.stderr);
+  t.deepEqual(await snapshot('pbx-standby'), fresh['pbx-standby'], 'check mode changed nothing');
+  const first = await haplay('playbooks/ha-setup.yml');
+  t.is(first.code, 0, first.stderr + JSON.stringify(first.events.filter((e) => e.type === 'host_result' && e.status === 'failed')));
+  const engine = (r: Run) => changes(r).filter((c) => c.includes('replication timer, monitor')).sort();
+  t.deepEqual(engine(first), engine(check), 'check mode predicted every ha-engine change');
+  t.true(engine(first).length >= 3);
+
+  t.false(await exists('pbx-main', '/etc/cron.d/xivo-ha-master'), 'no hourly upstream replication');
+  t.false(await exists('pbx-standby', '/etc/cron.d/xivo-ha-slave'), 'no upstream check-master cron line');
+  t.regex(await read('pbx-main', '/etc/systemd/system/haplay-replicate.service'),
+    /\nExecStart=\/usr\/local\/sbin\/haplay \/etc\/haplay\/playbooks\/replicate\.yml -i \/etc\/haplay\/inventory\.yml\n/);
+  t.regex(await read('pbx-main', '/etc/systemd/system/haplay-replicate.timer'), /\nOnUnitActiveSec=60s\n/);
+  t.regex(await read('pbx-standby', '/etc/systemd/system/haplay-monitor.service'), /\nExecStart=\/usr\/local\/sbin\/haplay monitor -i \/etc\/haplay\/inventory\.yml\nRestart=always\n/);
+  t.is((await labExec('pbx-main', 'systemctl is-active haplay-replicate.timer; systemctl is-enabled haplay-replicate.timer')).stdout, 'active\nenabled\n');
+  for (const h of ['pbx-standby', 'cc']) t.is((await labExec(h, 'systemctl is-active haplay-monitor; systemctl is-enabled haplay-monitor')).stdout, 'active\nenabled\n', h);
+  t.is((await labExec('pbx-standby', 'stat -c "%a %n" /etc/haplay/inventory.yml /etc/haplay/id_ed25519')).stdout, '600 /etc/haplay/inventory.yml\n600 /etc/haplay/id_ed25519\n');
+  // The slice: the standby's peers only, no admin key path; the node's own key, authorised on its peers.
+  const slice = await read('pbx-standby', '/etc/haplay/inventory.yml');
+  t.regex(slice, /private_key: \/etc\/haplay\/id_ed25519/);
+  t.notRegex(slice, /\.lab\//, 'nothing of the admin machine');
+  const pub = (await read('pbx-standby', '/etc/haplay/id_ed25519.pub')).trim();
+  t.regex(pub, /^ssh-ed25519 \S+ haplay@pbx-standby$/);
+  for (const peer of ['pbx-main', 'cc', 'edge']) t.true((await read(peer, '/root/.ssh/authorized_keys')).split('\n').includes(pub), peer);
+  // known_hosts holds the main's real host key: the standby reaches it with strict checking.
+  const ssh = await labExec('pbx-standby', `ssh -i /etc/haplay/id_ed25519 -o UserKnownHostsFile=/etc/haplay/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes root@${LAB.hosts['pbx-main']} hostname`);
+  t.is(ssh.stdout, 'pbx-main\n', ssh.stderr);
+
+  const second = await haplay('playbooks/ha-setup.yml');
+  t.is(second.code, 0, second.stderr);
+  t.deepEqual(changes(second), [], 'second run changes nothing');
   const recheck = await haplay('playbooks/ha-setup.yml', '--check');
   t.deepEqual(changes(recheck), [], 'check mode after setup predicts nothing');
 
@@ -128,6 +179,8 @@ test.serial('setup: check predicts, run sets the documented state, second run ch
   t.is(disable.code, 0, disable.stderr + JSON.stringify(disable.events.filter((e) => e.type === 'host_result' && e.status === 'failed')));
   t.deepEqual(await snapshot('pbx-main'), fresh['pbx-main'], 'main as fresh after disable');
   t.deepEqual(await snapshot('pbx-standby'), fresh['pbx-standby'], 'standby as fresh after disable');
+  t.is(await read('cc', '/root/.ssh/authorized_keys'), freshCcKeys, "the CC's root keys as before");
+  t.is((await labExec('cc', 'systemctl is-active haplay-monitor; ls -A /etc/haplay')).stdout, 'inactive\n');
   const again = await haplay('playbooks/ha-disable.yml');
   t.deepEqual(changes(again), [], 'disable twice: the second changes nothing');
 });
