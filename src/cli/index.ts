@@ -73,6 +73,12 @@ await yargs(hideBin(process.argv))
       }),
     async (argv) => (await import('./monitor.js')).monitorCommand(argv),
   )
+  .command(
+    'status',
+    "Who serves, each node's role and haplay units, the monitor's verdict, the last replication (read-only; exit 0 when exactly one PBX serves, else 2)",
+    (y) => y.options({ inventory: runOptions.inventory, json: { type: 'boolean', default: false, describe: 'JSON instead of the table' } }),
+    async (argv) => (await import('./status.js')).statusCommand(argv),
+  )
   .command('schema', 'Print the JSON Schema of the playbook format (for editors)', {}, async () =>
     (await import('./schema.js')).schemaCommand(),
   )
