@@ -19,10 +19,14 @@ interface Run {
 }
 
 /** haplay PLAYBOOK -i lab inventory ARGS..., as an operator runs it (plain output: not a terminal). */
+// The manual failover path, on a cluster set up with the upstream cron lines: haplay's own monitor
+// would take over by itself (test/ha/unattended covers that).
+const UPSTREAM = ['-e', 'ha_engine=upstream'];
+
 function haplay(playbook: string, ...args: string[]): Promise<Run> {
   const start = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import=tsx', path.join(ROOT, 'src/cli/index.ts'), playbook, '-i', LAB.inventory, ...args], {
+    const child = spawn(process.execPath, ['--import=tsx', path.join(ROOT, 'src/cli/index.ts'), playbook, '-i', LAB.inventory, ...UPSTREAM, ...args], {
       cwd: ROOT,
       env: { ...process.env, NO_COLOR: '1' },
     });
@@ -63,8 +67,7 @@ const MONITOR = inline(
 async function setupHa(): Promise<void> {
   let r: Run;
   if (fs.existsSync(pb('ha-setup.yml'))) {
-    // The manual failover path: haplay's own monitor would take over by itself (test/ha/unattended).
-    r = await haplay(pb('ha-setup.yml'), '-e', 'ha_engine=upstream');
+    r = await haplay(pb('ha-setup.yml'));
   } else {
     const file = inline(
       'setup.yml',

@@ -7,9 +7,13 @@ import { LAB, labExec, labPsql, useLab } from '../helpers/lab.js';
 
 useLab(test);
 
+// Planned switches by hand, on a cluster set up with the upstream cron lines: haplay's own monitor
+// stays out of it (test/ha/unattended covers it).
+const UPSTREAM = ['-e', 'ha_engine=upstream'];
+
 function haplay(playbook: string, ...args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    execFile('node', ['dist/cli/index.js', `playbooks/${playbook}`, '-i', LAB.inventory, ...args], { maxBuffer: 1 << 24, env: { ...process.env, NO_COLOR: '1' } }, (err, stdout, stderr) =>
+    execFile('node', ['dist/cli/index.js', `playbooks/${playbook}`, '-i', LAB.inventory, ...UPSTREAM, ...args], { maxBuffer: 1 << 24, env: { ...process.env, NO_COLOR: '1' } }, (err, stdout, stderr) =>
       resolve({ code: err ? Number(err.code) : 0, out: stdout + stderr }),
     );
   });
@@ -19,8 +23,7 @@ const asterisk = async (host: string) => (await labExec(host, 'systemctl is-acti
 const changedCounts = (out: string) => [...out.matchAll(/^(\S+)\s*: ok=\d+\s+changed=(\d+)/gm)].map((m) => `${m[1]}=${m[2]}`);
 
 test.serial.before(async () => {
-  // Planned switches by hand: haplay's own monitor stays out of it (test/ha/unattended covers it).
-  const r = await haplay('ha-setup.yml', '-e', 'ha_engine=upstream');
+  const r = await haplay('ha-setup.yml');
   if (r.code !== 0) throw new Error(`ha-setup failed:\n${r.out}`);
 });
 
