@@ -24,11 +24,25 @@ if [ -f playbooks/replicate.yml ]; then
   step "replicate main -> standby"; haplay playbooks/replicate.yml
   step "replicate again: nothing differs"; haplay playbooks/replicate.yml
 fi
+serving() { node dist/cli/index.js status --json 2>/dev/null | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{console.log(JSON.parse(s).serving.join(","))}catch{console.log("")}})'; }
+wait_serving() { # HOST SECONDS: until exactly HOST serves (haplay status)
+  local t0=$SECONDS
+  until [ "$(serving)" = "$1" ]; do
+    (( SECONDS - t0 > $2 )) && { echo "  $1 does not serve alone after $2 s"; return 1; }
+    sleep 2
+  done
+  echo "  $1 serves, $(( SECONDS - t0 )) s later, with no command typed"
+}
 if [ -f playbooks/failover.yml ]; then
-  step "outage: the main goes down"; npm run -s lab -- fault pbx-main down
-  step "failover to the standby"; haplay playbooks/failover.yml || true
-  step "the main is back"; npm run -s lab -- fault pbx-main up
-  [ -f playbooks/failback.yml ] && { step "failback to the main"; haplay playbooks/failback.yml; }
+  step "who serves? (haplay status)"; haplay status || true
+  step "outage: the main goes down; nobody types anything, the standby's monitor acts"
+  npm run -s lab -- fault pbx-main down
+  wait_serving pbx-standby 240
+  haplay status || true
+  step "the main is back: the monitor fences it, holds it 30 s, then hands the service back (failback.yml)"
+  npm run -s lab -- fault pbx-main up
+  wait_serving pbx-main 600
+  haplay status || true
 fi
 [ -f playbooks/health.yml ] && { step "health report"; haplay playbooks/health.yml || true; }
 step "done: the lab stays up (npm run lab -- down removes it)"
