@@ -160,6 +160,7 @@ async function standbyLoop(o: MonitorOptions, inv: Inventory, node: string, grou
         `sip from ${node}: ${sip.detail}`, `ssh from ${node}: ${ssh.detail}`,
         ...views.map((v) => `${v.name}: ${v.reached ? (v.sip ? 'the main answers SIP' : 'no SIP answer from the main') : 'not reached'}`),
       ];
+      if (o.signal?.aborted) break; // stopping: leave no file behind a `systemctl stop`
       const doing = st.action ? ACTING[st.action] : m.state;
       writeStatus({ node, role: 'standby', state: doing, reason: st.reason, at: stamp(), serving: r.selfServing ? node : r.mainSip ? main : null, evidence, round_cpu_ms: (cpu.user + cpu.system) / 1000, last_switch: lastSwitch });
       if (st.action) {
@@ -202,6 +203,7 @@ async function ccLoop(o: MonitorOptions, inv: Inventory, node: string, log: (l: 
       { reporter: () => journalReporter((l) => changes.push(l), 'cc-follow.yml') },
     )).catch((e: Error) => { changes.push(`cc-follow.yml could not run: ${e.message}`); return 4; });
     for (const l of changes) log(`[RESILIENCE] ${l}`);
+    if (o.signal?.aborted) break; // stopping: leave no file behind a `systemctl stop`
     writeStatus({ node, role: 'cc', state: code === 0 ? 'following' : 'failing', at: stamp(), exit_code: code, last_changes: changes });
     await sleep(Math.max(0, everyMs - (Date.now() - started)), o.signal);
   }

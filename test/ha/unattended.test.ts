@@ -155,8 +155,12 @@ test.serial('main host down: the standby serves with no command typed; back, it 
     const backAt = Date.now();
     await until('the returning main fenced', 240_000, async () => (await labExec('pbx-main', 'test -e /var/lib/xivo/disabled')).code === 0);
     t.true(await serves('pbx-standby'), 'the standby keeps the service while the main is held');
-    await until('the main serves again', 420_000, async () => (await serves('pbx-main')) && !(await serves('pbx-standby')));
+    // The monitor's own failback.yml has ended, and the monitor stands by again.
+    await until('the monitor handed back and stands by', 480_000, async () =>
+      /failback\.yml ended with exit code 0/.test(await monitorLog('pbx-standby')) && (await state())?.state === 'standing-by');
     const held = Date.now() - backAt;
+    t.true(await serves('pbx-main'), 'the main serves again');
+    t.false(await serves('pbx-standby'), 'the standby stands by');
     t.log(`main back → served again: ${(held / 1000).toFixed(1)} s (hold time 30 s)`);
     t.true(held >= 30_000, 'not handed back before the hold time');
     t.is((await labExec('pbx-main', `cat ${vm}`)).stdout, 'left during the outage\n');
@@ -171,7 +175,7 @@ test.serial("the standby reboots: its monitor comes back by itself", async (t) =
   await lab.fault('pbx-standby', 'down');
   await lab.fault('pbx-standby', 'up');
   await until('the monitor running again', 60_000, async () => (await active('pbx-standby', 'haplay-monitor')) === 'active');
-  await until('standing by', 90_000, async () => (await state())?.state === 'standing-by');
+  await until('standing by', 180_000, async () => (await state())?.state === 'standing-by');
   t.false(await serves('pbx-standby'));
   t.true(await serves('pbx-main'));
 });
