@@ -39,7 +39,7 @@ export async function shellWriteFile(
     // Keep the existing file's mode and owner unless told otherwise; new files get 0644 like an editor would.
     `if [ -e ${p} ]; then chmod --reference=${p} "$t" && chown --reference=${p} "$t"; else chmod 644 "$t"; fi || exit 1`,
     opts.mode !== undefined ? `chmod ${opts.mode.toString(8)} "$t" || exit 1` : '',
-    own ? `chown ${quote(own)} "$t" || exit 1` : '',
+    own ? `chown -- ${quote(own)} "$t" || exit 1` : '',
     `mv -f "$t" ${p} || exit 1`,
     `trap - EXIT`,
   ]
