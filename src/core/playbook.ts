@@ -257,11 +257,14 @@ function loadTask(raw: unknown, path: (string | number)[], play: string, c: Ctx,
     return null;
   }
   const plugin = pluginKeys[0] ?? 'block';
+  // An unnamed no_log task is titled by its plugin alone: its params (a command line) may hold a secret.
+  const noLog = (engine.no_log as boolean | undefined) ?? inh.noLog ?? false;
+  const title = named ?? (isBlock ? 'block' : noLog ? plugin : displayName(plugin, raw[plugin]));
   const loopControl = (engine.loop_control ?? {}) as { loop_var?: string; label?: string };
   const task: Task = {
     kind: isBlock ? 'block' : 'task',
-    name: named ?? (isBlock ? 'block' : displayName(plugin, raw[plugin])),
-    where: { ...where, task: named ?? (isBlock ? 'block' : displayName(plugin, raw[plugin])), plugin: isBlock ? undefined : plugin },
+    name: title,
+    where: { ...where, task: title, plugin: isBlock ? undefined : plugin },
     plugin,
     params: isBlock ? undefined : raw[plugin],
     when: [...(inh.when ?? []), ...asConditions(engine.when)],
@@ -279,7 +282,7 @@ function loadTask(raw: unknown, path: (string | number)[], play: string, c: Ctx,
     listen: asList(engine.listen),
     tags: [...new Set([...inh.tags, ...asList(engine.tags)])],
     checkMode: (engine.check_mode as boolean | undefined) ?? inh.checkMode,
-    noLog: (engine.no_log as boolean | undefined) ?? inh.noLog ?? false,
+    noLog,
     timeout: engine.timeout as number | undefined,
     vars: { ...inh.vars, ...((engine.vars as Vars) ?? {}) },
     delegateTo: (engine.delegate_to as string | undefined) ?? inh.delegateTo,
@@ -315,6 +318,7 @@ function loadTask(raw: unknown, path: (string | number)[], play: string, c: Ctx,
       where: task.where,
       prefix: plugin,
       templatesPending: true,
+      hideValues: task.noLog,
       lineOf: (k) => lineOf([plugin, ...k]),
     }),
   );

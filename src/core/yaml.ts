@@ -1,6 +1,6 @@
 // Reads YAML files keeping node positions, so that an error can name the line of the key at fault.
 import { readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type YAMLMap, type YAMLSeq } from 'yaml';
 import { HaplayError } from './errors.js';
 
 export interface Loaded {
@@ -44,10 +44,15 @@ export function parseYaml(text: string, file: string, opts: LoadOptions = {}): L
           return value;
         },
       },
+      // `!secret` on a mapping or a list: every value in it (at any depth) is a secret; keys are names.
+      { tag: '!secret', collection: 'map', identify: () => false, resolve: (node: YAMLMap.Parsed | YAMLSeq.Parsed) => secretLeaves(node, opts.onSecret) },
+      { tag: '!secret', collection: 'seq', identify: () => false, resolve: (node: YAMLMap.Parsed | YAMLSeq.Parsed) => secretLeaves(node, opts.onSecret) },
     ],
   });
-  if (doc.errors.length) {
-    const problems = doc.errors.map((e) => {
+  // An unknown tag (`!secrte`) would be dropped silently and its value printed in clear: refused.
+  const unknownTags = doc.warnings.filter((w) => w.code === 'TAG_RESOLVE_FAILED');
+  if (doc.errors.length || unknownTags.length) {
+    const problems = [...doc.errors, ...unknownTags].map((e) => {
       const line = e.linePos?.[0]?.line ?? lineCounter.linePos(e.pos[0]).line;
       return new HaplayError('E_YAML', e.message.split('\n')[0], {
         where: { file, line },
@@ -78,4 +83,18 @@ function lineAt(doc: Document, lc: LineCounter, path: (string | number)[]): numb
     } else break;
   }
   return offset === undefined ? undefined : lc.linePos(offset).line;
+}
+
+function secretLeaves<T extends Node>(node: T, onSecret?: (value: string) => void): T {
+  const visit = (n: unknown): void => {
+    if (isScalar(n)) {
+      if (n.value !== null && n.value !== undefined && typeof n.value !== 'object') onSecret?.(String(n.value));
+    } else if (isMap(n)) {
+      for (const it of n.items) visit(it.value);
+    } else if (isSeq(n)) {
+      for (const it of n.items) visit(it);
+    }
+  };
+  visit(node);
+  return node;
 }
