@@ -246,7 +246,8 @@ export class Engine {
       p.catch((e: unknown) => {
         this.locks.delete(host);
         if (isHaplayError(e) && e.code === 'E_LOCKED') this.stopForLock(e);
-        else if (!isHaplayError(e) || (e.code !== 'E_UNREACHABLE' && e.code !== 'E_HOST_KEY')) {
+        // E_LOCK_UNSAFE: the host's tasks fail with it; nothing is changed there without a safe lock.
+        else if (!isHaplayError(e) || (e.code !== 'E_UNREACHABLE' && e.code !== 'E_HOST_KEY' && e.code !== 'E_LOCK_UNSAFE')) {
           this.o.reporter.event({ type: 'warning', host, message: `${(e as Error).message}; going on without the lock on ${host}` });
         }
       });
