@@ -56,6 +56,7 @@ export async function prepare(req: RunRequest): Promise<Prepared> {
 
 async function prepareWith(req: RunRequest, redactor: Redactor): Promise<Prepared> {
   const cwd = req.cwd ?? process.cwd();
+  checkNumbers(req);
   const onSecret = (v: string) => redactor.add(v);
   const playbookPath = resolve(cwd, req.playbook);
   if (!existsSync(playbookPath)) {
@@ -69,6 +70,18 @@ async function prepareWith(req: RunRequest, redactor: Redactor): Promise<Prepare
   checkAgainstInventory(playbook, inventory, req.limit);
   checkRenderedParams({ inventory, playbook, registry, redactor, extraVars }, req.limit);
   return { inventory, playbook, registry, redactor, extraVars };
+}
+
+/** --lock-wait and --forks: a word or a negative number is a usage error (exit 4), not NaN. */
+function checkNumbers(req: RunRequest): void {
+  const problems: HaplayError[] = [];
+  if (req.lockWaitSeconds !== undefined && !(Number.isFinite(req.lockWaitSeconds) && req.lockWaitSeconds >= 0)) {
+    problems.push(new HaplayError('E_USAGE', '--lock-wait must be a number of seconds, 0 or more', { where: { key: '--lock-wait' }, hint: 'e.g. --lock-wait 30' }));
+  }
+  if (req.forks !== undefined && !(Number.isInteger(req.forks) && req.forks >= 1)) {
+    problems.push(new HaplayError('E_USAGE', '--forks must be a whole number, 1 or more', { where: { key: '--forks' }, hint: 'e.g. --forks 10' }));
+  }
+  if (problems.length) throw first(problems);
 }
 
 /**
