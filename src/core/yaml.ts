@@ -62,8 +62,27 @@ export function parseYaml(text: string, file: string, opts: LoadOptions = {}): L
     const [head, ...more] = problems;
     throw new HaplayError(head.code, head.message, { where: head.where, hint: head.hint, more });
   }
-  const data = doc.toJS({ maxAliasCount: 1000 });
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    // An alias without its anchor, or aliases that expand beyond MAX_ALIAS_COUNT (an "alias bomb").
+    const msg = (e as Error).message;
+    const unresolved = /Unresolved alias.*?: (.*)$/.exec(msg);
+    throw new HaplayError('E_YAML', unresolved ? `alias *${unresolved[1]} has no anchor &${unresolved[1]} before it` : `too many aliases: more than ${MAX_ALIAS_COUNT} expanded`, {
+      where: { file, line: unresolved ? lineOfAlias(text, unresolved[1]) : undefined },
+      hint: unresolved ? 'define the anchor (&name) before using the alias (*name)' : 'write the values out, or use fewer nested aliases',
+    });
+  }
   return { file, data, lineOf: (path) => lineAt(doc, lineCounter, path) };
+}
+
+/** Aliases a document may expand (yaml's own guard against exponential "billion laughs" documents). */
+export const MAX_ALIAS_COUNT = 1000;
+
+function lineOfAlias(text: string, name: string): number | undefined {
+  const i = text.split('\n').findIndex((l) => l.includes(`*${name}`));
+  return i < 0 ? undefined : i + 1;
 }
 
 function lineAt(doc: Document, lc: LineCounter, path: (string | number)[]): number | undefined {
