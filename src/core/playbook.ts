@@ -6,7 +6,7 @@ import { HaplayError, type Where } from './errors.js';
 import { checkExpression } from './expr.js';
 import { check, first, suggest } from './params.js';
 import type { PluginRegistry } from './registry.js';
-import { checkTemplate } from './template.js';
+import { checkTemplate, isTemplate } from './template.js';
 import type { JSONSchema, Vars } from './types.js';
 import { loadYamlFile, type Loaded, type LoadOptions } from './yaml.js';
 
@@ -240,7 +240,17 @@ function loadTask(raw: unknown, path: (string | number)[], play: string, c: Ctx,
       return null;
     }
   }
-  const problems = check(taskKeysSchema, engine, { code: 'E_PLAYBOOK', where, lineOf, templatesPending: true });
+  // Only loop, vars, delegate_to and loop_control.label are rendered (they take strings anyway): a
+  // template in retries, timeout, check_mode... would never be rendered, so it is refused now.
+  const problems = check(taskKeysSchema, engine, { code: 'E_PLAYBOOK', where, lineOf }).map((e) => {
+    const key = e.where.key?.split('.')[0];
+    const v = key === undefined ? undefined : engine[key];
+    if (typeof v !== 'string' || !isTemplate(v)) return e;
+    return new HaplayError(e.code, `${e.message}: "${key}" is not templated`, {
+      where: e.where,
+      hint: `write the value itself; only loop, vars, delegate_to and loop_control.label take {{templates}}`,
+    });
+  });
   c.errors.push(...problems);
   if (problems.length) return null;
   if (isBlock && pluginKeys.length) {

@@ -109,3 +109,24 @@ test('10,000 generated patterns, YAML texts and -e values: each loads or is refu
   }
   t.log(`10000 hostile inputs: ${loaded} loaded, ${refused} refused with exit 4, 0 crashed`);
 });
+
+test('a template in a keyword that is never rendered (retries, timeout, check_mode) is refused at load time', async (t) => {
+  const { playbookFrom } = await import('../../src/core/playbook.js');
+  const { testRegistry } = await import('../helpers/engine.js');
+  const r = refusal(t, () =>
+    playbookFrom(
+      parseYaml('- hosts: g\n  tasks:\n    - debug: { msg: hi }\n      retries: "{{n}}"\n      until: "x"\n      timeout: "{{t}}"\n      check_mode: "{{c}}"\n', 'pb.yml'),
+      testRegistry(),
+    ),
+  );
+  t.like(r, { code: 'E_PLAYBOOK', exit: 4 });
+  t.regex(r!.message, /retries: must be integer, not string "\{\{n\}\}": "retries" is not templated|must be integer/);
+  try {
+    playbookFrom(parseYaml('- hosts: g\n  tasks:\n    - debug: { msg: hi }\n      retries: "{{n}}"\n      until: "x"\n      timeout: "{{t}}"\n      check_mode: "{{c}}"\n', 'pb.yml'), testRegistry());
+  } catch (e) {
+    const all = [e, ...(e as { more: unknown[] }).more].map((x) => `${(x as { where: { key: string; line: number } }).where.key}@${(x as { where: { line: number } }).where.line}`);
+    t.deepEqual(all.sort(), ['check_mode@7', 'retries@4', 'timeout@6']);
+  }
+  // Rendered keywords still take templates.
+  t.notThrows(() => playbookFrom(parseYaml('- hosts: g\n  tasks:\n    - debug: { msg: hi }\n      loop: "{{items}}"\n      delegate_to: "{{peer}}"\n', 'ok.yml'), testRegistry()));
+});
