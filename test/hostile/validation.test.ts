@@ -130,3 +130,25 @@ test('a template in a keyword that is never rendered (retries, timeout, check_mo
   // Rendered keywords still take templates.
   t.notThrows(() => playbookFrom(parseYaml('- hosts: g\n  tasks:\n    - debug: { msg: hi }\n      loop: "{{items}}"\n      delegate_to: "{{peer}}"\n', 'ok.yml'), testRegistry()));
 });
+
+test('group diamonds and long chains load, select and merge vars at once; a cycle at the end of a long chain is found', (t) => {
+  // 24 diamonds: d0 → (l1, r1) → d1 → (l2, r2) → ... : 2^24 paths from d0 to the last host's group.
+  const n = 24;
+  const groups: string[] = [];
+  for (let i = 0; i < n; i++) groups.push(`d${i}: { children: [l${i + 1}, r${i + 1}], vars: { level: ${i} } }`, `l${i + 1}: { children: [d${i + 1}] }`, `r${i + 1}: { children: [d${i + 1}] }`);
+  groups.push(`d${n}: { hosts: [deep], vars: { level: ${n} } }`);
+  // And a chain of 2,000 groups.
+  const chain = Array.from({ length: 2_000 }, (_, i) => `c${i}: { children: [c${i + 1}] }`);
+  chain.push("c2000: { hosts: [far] }");
+  const start = Date.now();
+  const inv2 = inventoryFrom(parseYaml(`hosts: { deep: {}, far: {} }\ngroups:\n  ${[...groups, ...chain].join('\n  ')}\n`, 'big.yml'));
+  t.deepEqual(inv2.select('d0'), ['deep']);
+  t.deepEqual(inv2.select('c0:&c1999'), ['far']);
+  t.is(inv2.varsFor('deep').level, n, 'the deepest group wins');
+  t.true(inv2.groupsOf('deep').includes('d0'));
+  t.true(Date.now() - start < 5000, `took ${Date.now() - start} ms`);
+
+  const cyclic = refusal(t, () => inventoryFrom(parseYaml(`hosts: { x: {} }\ngroups:\n  ${chain.slice(0, -1).join('\n  ')}\n  c2000: { hosts: [x], children: [c0] }\n`, 'cyc.yml')));
+  t.like(cyclic, { code: 'E_INVENTORY', exit: 4 });
+  t.regex(cyclic!.message, /groups form a cycle: c0 → c1 → /);
+});
