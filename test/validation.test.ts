@@ -154,3 +154,18 @@ test('a template that renders to an invalid value for a host is refused before t
   t.notRegex(text, /pbx-main/, 'the valid host is not reported');
   t.notRegex(text, /later value/, 'values known only at run time are left to the run');
 });
+
+test('--lock-wait and --forks that are not numbers (or are negative) exit 4 naming the option, before any host', async (t) => {
+  const good = fixture(`- hosts: pbx\n  tasks: [{ debug: { msg: hi } }]\n`);
+  for (const [args, re] of [
+    [['--lock-wait', 'abc'], /\[E_USAGE\] key --lock-wait: --lock-wait must be a number of seconds, 0 or more/],
+    [['--lock-wait', '-1'], /--lock-wait must be a number of seconds/],
+    [['--forks', 'many'], /\[E_USAGE\] key --forks: --forks must be a whole number/],
+    [['--forks', '0'], /--forks must be a whole number/],
+  ] as const) {
+    const e = await run('node', [cli, good.pb, '-i', good.inv, ...args]).catch((x) => x);
+    t.is(e.code, 4, `${args.join(' ')}: ${e.stderr}`);
+    t.regex(e.stderr, re);
+    t.notRegex(e.stderr + e.stdout, /NaN|E_INTERNAL|PLAY|ok: /);
+  }
+});

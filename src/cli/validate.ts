@@ -3,11 +3,13 @@ import { resolve } from 'node:path';
 import { HaplayError } from '../core/errors.js';
 import { loadRegistry } from '../core/registry.js';
 import { loadPlaybook } from '../core/playbook.js';
+import { Redactor, redactError } from '../core/redact.js';
 import { prepare } from '../core/run.js';
 import { fail } from './exit.js';
 
 /** With an inventory the host patterns are checked too; without one, the playbook alone. */
 export async function validateCommand(argv: Record<string, unknown>): Promise<void> {
+  const redactor = new Redactor();
   try {
     const playbook = String(argv.playbook);
     const hasInventory = Boolean(argv.inventory) || existsSync('inventory.yml') || Boolean(process.env.HAPLAY_INVENTORY);
@@ -18,10 +20,10 @@ export async function validateCommand(argv: Record<string, unknown>): Promise<vo
     } else {
       const registry = await loadRegistry([resolve(playbook, '..'), process.cwd()]);
       if (!existsSync(playbook)) throw new HaplayError('E_FILE', 'playbook not found', { where: { file: playbook } });
-      const pb = loadPlaybook(resolve(playbook), registry);
+      const pb = loadPlaybook(resolve(playbook), registry, { onSecret: (v) => redactor.add(v) });
       process.stdout.write(`${playbook}: valid (${pb.plays.length} plays; no inventory given, host patterns not checked)\n`);
     }
   } catch (e) {
-    fail(e);
+    fail(redactError(e, redactor));
   }
 }

@@ -57,6 +57,7 @@ export class Engine {
   private playHosts: string[] = [];
   private playAborted = false;
   private currentTask = '';
+  private currentNoLog = false;
   private readonly locks = new Map<string, Promise<HostLock>>();
   private lockError?: HaplayError;
 
@@ -80,7 +81,7 @@ export class Engine {
       hostvars: (h) => hostVarsOf(this.src, h),
       groups: o.inventory.groupsMap(),
       progress: (host, message) =>
-        o.reporter.event({ type: 'progress', play: this.play?.name ?? '', task: this.currentTask, host, message }),
+        o.reporter.event({ type: 'progress', play: this.play?.name ?? '', task: this.currentTask, host, message: this.currentNoLog ? 'working (output hidden: no_log)' : message }),
       warn: (host, message) => o.reporter.event({ type: 'warning', host, message }),
       secret: (v) => o.secret?.(v),
       signal: o.signal ?? new AbortController().signal,
@@ -245,7 +246,8 @@ export class Engine {
       p.catch((e: unknown) => {
         this.locks.delete(host);
         if (isHaplayError(e) && e.code === 'E_LOCKED') this.stopForLock(e);
-        else if (!isHaplayError(e) || (e.code !== 'E_UNREACHABLE' && e.code !== 'E_HOST_KEY')) {
+        // E_LOCK_UNSAFE: the host's tasks fail with it; nothing is changed there without a safe lock.
+        else if (!isHaplayError(e) || (e.code !== 'E_UNREACHABLE' && e.code !== 'E_HOST_KEY' && e.code !== 'E_LOCK_UNSAFE')) {
           this.o.reporter.event({ type: 'warning', host, message: `${(e as Error).message}; going on without the lock on ${host}` });
         }
       });
@@ -282,6 +284,7 @@ export class Engine {
     const failures: Failures = new Map();
     if (!this.selected(task)) return failures;
     this.currentTask = task.name;
+    this.currentNoLog = task.noLog;
     const targets = task.runOnce ? hosts.slice(0, 1) : hosts;
     this.o.reporter.event({ type: 'task_start', play: this.play.name, task: task.name, plugin: task.plugin, hosts: targets, handler });
     const outcomes = await Promise.all(

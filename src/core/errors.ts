@@ -34,6 +34,7 @@ export const CODES = {
   E_UNREACHABLE: { exit: EXIT.UNREACHABLE, title: 'host unreachable' },
   E_HOST_KEY: { exit: EXIT.UNREACHABLE, title: 'host key verification failed' },
   E_LOCKED: { exit: EXIT.LOCKED, title: 'another run holds the lock' },
+  E_LOCK_UNSAFE: { exit: EXIT.FAILED, title: "the run lock's directory on a host is not private" },
   E_INTERNAL: { exit: EXIT.FAILED, title: 'internal error' },
 } as const;
 

@@ -137,7 +137,7 @@ async function executeOnce(env: ExecEnv, task: Task, host: string, vars: Vars): 
   let result: TaskResult;
   try {
     const params = renderDeep(task.params, vars);
-    assertValid(plugin.schema, params, { code: 'E_PARAMS', where: task.where, prefix: task.plugin });
+    assertValid(plugin.schema, params, { code: 'E_PARAMS', where: task.where, prefix: task.plugin, hideValues: task.noLog });
     const target = task.delegateTo ? render(task.delegateTo, vars) : host;
     const transport = env.transport(target);
     await env.lock(target); // once per host and run; a no-op after the first time

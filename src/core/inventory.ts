@@ -54,6 +54,10 @@ export class Inventory {
   private readonly groupMap: Map<string, Group>;
   private readonly allVars: Vars;
   private readonly varsCache = new Map<string, Vars>();
+  // Group chains and diamonds (a group reached through many parents) are walked once per group:
+  // without these, each path was walked again, exponentially many.
+  private readonly membersCache = new Map<string, Set<string>>();
+  private readonly depthCache = new Map<string, number>();
 
   constructor(
     readonly file: string,
@@ -98,20 +102,32 @@ export class Inventory {
   /** Hosts of a group and of its child groups, in inventory order. */
   hostsOf(group: string): string[] {
     if (group === 'all') return [...this.hostNames];
-    const found = new Set<string>();
-    const walk = (g: string) => {
-      const def = this.groupMap.get(g);
-      if (!def) return;
-      def.hosts.forEach((h) => found.add(h));
-      def.children.forEach(walk);
-    };
-    walk(group);
+    const found = this.members(group);
     return this.hostNames.filter((h) => found.has(h));
+  }
+
+  private members(group: string): Set<string> {
+    const cached = this.membersCache.get(group);
+    if (cached) return cached;
+    const found = new Set<string>();
+    const seen = new Set<string>();
+    const stack = [group];
+    while (stack.length) {
+      const g = stack.pop()!;
+      if (seen.has(g)) continue;
+      seen.add(g);
+      const def = this.groupMap.get(g);
+      if (!def) continue;
+      def.hosts.forEach((h) => found.add(h));
+      stack.push(...def.children);
+    }
+    this.membersCache.set(group, found);
+    return found;
   }
 
   /** Every group a host belongs to, directly or through a child group. */
   groupsOf(host: string): string[] {
-    return this.groupNames.filter((g) => this.hostsOf(g).includes(host));
+    return this.groupNames.filter((g) => this.members(g).has(host));
   }
 
   /** { group: [hosts] } for templates, with "all". */
@@ -162,11 +178,23 @@ export class Inventory {
     };
   }
 
-  private depth(group: string, seen = new Set<string>()): number {
-    const parents = this.groupNames.filter((p) => this.groupMap.get(p)!.children.includes(group));
-    if (!parents.length || seen.has(group)) return 1;
-    seen.add(group);
-    return 1 + Math.max(...parents.map((p) => this.depth(p, seen)));
+  /** 1 + the longest chain of parents above the group: every group's, once, parents before children, without recursion. */
+  private depth(group: string): number {
+    if (!this.depthCache.size) {
+      const pending = new Map(this.groupNames.map((g) => [g, 0]));
+      for (const g of this.groupNames) for (const c of this.groupMap.get(g)!.children) pending.set(c, (pending.get(c) ?? 0) + 1);
+      const ready = this.groupNames.filter((g) => pending.get(g) === 0);
+      ready.forEach((g) => this.depthCache.set(g, 1));
+      while (ready.length) {
+        const g = ready.pop()!;
+        for (const c of this.groupMap.get(g)!.children) {
+          this.depthCache.set(c, Math.max(this.depthCache.get(c) ?? 1, this.depthCache.get(g)! + 1));
+          pending.set(c, pending.get(c)! - 1);
+          if (pending.get(c) === 0) ready.push(c);
+        }
+      }
+    }
+    return this.depthCache.get(group) ?? 1;
   }
 }
 
@@ -214,25 +242,31 @@ export function inventoryFrom(loaded: Loaded): Inventory {
   return new Inventory(file, hosts, groups, inv.vars ?? {});
 }
 
+/** A cycle of child groups, as the path that closes it; depth-first with its own stack (a chain of any length). */
 function findCycle(groups: Record<string, { children?: string[] }>): string[] | null {
   const state = new Map<string, 'visiting' | 'done'>();
-  const stack: string[] = [];
-  const visit = (g: string): string[] | null => {
-    if (state.get(g) === 'done') return null;
-    if (state.get(g) === 'visiting') return [...stack.slice(stack.indexOf(g)), g];
-    state.set(g, 'visiting');
-    stack.push(g);
-    for (const c of groups[g]?.children ?? []) {
-      const found = visit(c);
-      if (found) return found;
+  for (const root of Object.keys(groups)) {
+    if (state.has(root)) continue;
+    const path: string[] = [root];
+    const next: number[] = [0];
+    state.set(root, 'visiting');
+    while (path.length) {
+      const g = path.at(-1)!;
+      const children = groups[g]?.children ?? [];
+      const i = next[next.length - 1]++;
+      if (i >= children.length) {
+        state.set(g, 'done');
+        path.pop();
+        next.pop();
+        continue;
+      }
+      const c = children[i];
+      if (state.get(c) === 'visiting') return [...path.slice(path.indexOf(c)), c];
+      if (state.get(c) === 'done' || !Object.hasOwn(groups, c)) continue;
+      state.set(c, 'visiting');
+      path.push(c);
+      next.push(0);
     }
-    stack.pop();
-    state.set(g, 'done');
-    return null;
-  };
-  for (const g of Object.keys(groups)) {
-    const found = visit(g);
-    if (found) return found;
   }
   return null;
 }

@@ -16,6 +16,8 @@ export interface CheckOptions {
   templatesPending?: boolean;
   /** Line of a key path, when the source positions are known. */
   lineOf?: (path: (string | number)[]) => number | undefined;
+  /** no_log tasks: messages say what was expected, never the value given (it may be a secret). */
+  hideValues?: boolean;
 }
 
 /**
@@ -77,6 +79,7 @@ function dedupe(errors: ErrorObject[]): ErrorObject[] {
 }
 
 function toError(e: ErrorObject, schema: JSONSchema, data: unknown, opts: CheckOptions): HaplayError {
+  const given = (shown: string) => (opts.hideValues ? ' (value hidden: no_log)' : `, not ${shown}`);
   const path = pathOf(e);
   let keyPath = [...path];
   let message: string;
@@ -95,13 +98,13 @@ function toError(e: ErrorObject, schema: JSONSchema, data: unknown, opts: CheckO
       message = `missing required key "${e.params.missingProperty}"`;
       break;
     case 'enum':
-      message = `must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}, not ${JSON.stringify(valueAt(data, path))}`;
+      message = `must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}${given(JSON.stringify(valueAt(data, path)))}`;
       break;
     case 'type':
-      message = `must be ${e.params.type}, not ${describe(valueAt(data, path))}`;
+      message = `must be ${e.params.type}${given(describe(valueAt(data, path)))}`;
       break;
     case 'format':
-      message = `must be a valid ${e.params.format === 'ipv4' ? 'IPv4 address' : e.params.format}, not ${JSON.stringify(valueAt(data, path))}`;
+      message = `must be a valid ${e.params.format === 'ipv4' ? 'IPv4 address' : e.params.format}${given(JSON.stringify(valueAt(data, path)))}`;
       break;
     default:
       message = e.message ?? e.keyword;

@@ -36,10 +36,10 @@ function resolveTerm(term: string, inv: PatternSource, pattern: string): Set<str
   if (inv.hasGroup(term)) return new Set(inv.hostsOf(term));
   if (inv.hasHost(term)) return new Set([term]);
   if (/[*?[]/.test(term)) {
-    const re = globToRegExp(term);
+    const matches = globMatcher(term);
     const found = new Set<string>();
-    inv.groupNames.filter((g) => re.test(g)).forEach((g) => inv.hostsOf(g).forEach((h) => found.add(h)));
-    inv.hostNames.filter((h) => re.test(h)).forEach((h) => found.add(h));
+    inv.groupNames.filter(matches).forEach((g) => inv.hostsOf(g).forEach((h) => found.add(h)));
+    inv.hostNames.filter(matches).forEach((h) => found.add(h));
     if (found.size) return found;
   }
   throw new HaplayError('E_PATTERN', `"${term}" in host pattern "${pattern}" matches no host or group`, {
@@ -47,20 +47,61 @@ function resolveTerm(term: string, inv: PatternSource, pattern: string): Set<str
   });
 }
 
-function globToRegExp(glob: string): RegExp {
-  let re = '';
+type GlobToken = { kind: 'star' } | { kind: 'one' } | { kind: 'set'; negate: boolean; ranges: [string, string][] } | { kind: 'char'; c: string };
+
+/**
+ * `*`, `?` and `[a-z]` / `[!a-z]` matched without a regular expression: at most (name × pattern)
+ * steps, so `*a*a*a*a*b` cannot backtrack for seconds, and a reversed range like `[z-a]` matches
+ * nothing instead of throwing.
+ */
+export function globMatcher(glob: string): (name: string) => boolean {
+  const toks: GlobToken[] = [];
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i];
-    if (c === '*') re += '.*';
-    else if (c === '?') re += '.';
-    else if (c === '[') {
-      const end = glob.indexOf(']', i);
-      if (end < 0) re += '\\[';
-      else {
-        re += '[' + glob.slice(i + 1, end).replace(/\\/g, '\\\\') + ']';
-        i = end;
+    if (c === '*') {
+      if (toks.at(-1)?.kind !== 'star') toks.push({ kind: 'star' });
+    } else if (c === '?') toks.push({ kind: 'one' });
+    else if (c === '[' && glob.indexOf(']', i + 2) > 0) {
+      const end = glob.indexOf(']', i + 2);
+      let body = glob.slice(i + 1, end);
+      const negate = body[0] === '!' || body[0] === '^';
+      if (negate) body = body.slice(1);
+      const ranges: [string, string][] = [];
+      for (let k = 0; k < body.length; k++) {
+        if (body[k + 1] === '-' && k + 2 < body.length) {
+          ranges.push([body[k], body[k + 2]]);
+          k += 2;
+        } else ranges.push([body[k], body[k]]);
       }
-    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+      toks.push({ kind: 'set', negate, ranges });
+      i = end;
+    } else toks.push({ kind: 'char', c });
   }
-  return new RegExp(`^${re}$`);
+  const one = (t: GlobToken, ch: string): boolean => {
+    if (t.kind === 'one') return true;
+    if (t.kind === 'char') return t.c === ch;
+    if (t.kind === 'set') return t.ranges.some(([a, b]) => a <= ch && ch <= b) !== t.negate;
+    return false;
+  };
+  return (name) => {
+    // Greedy match; on a mismatch, the last star takes one more character.
+    let i = 0;
+    let j = 0;
+    let star = -1;
+    let from = 0;
+    while (i < name.length) {
+      if (j < toks.length && toks[j].kind === 'star') {
+        star = j++;
+        from = i;
+      } else if (j < toks.length && one(toks[j], name[i])) {
+        i++;
+        j++;
+      } else if (star >= 0) {
+        j = star + 1;
+        i = ++from;
+      } else return false;
+    }
+    while (j < toks.length && toks[j].kind === 'star') j++;
+    return j === toks.length;
+  };
 }

@@ -6,7 +6,7 @@ import { HaplayError, type Where } from './errors.js';
 import { checkExpression } from './expr.js';
 import { check, first, suggest } from './params.js';
 import type { PluginRegistry } from './registry.js';
-import { checkTemplate } from './template.js';
+import { checkTemplate, isTemplate } from './template.js';
 import type { JSONSchema, Vars } from './types.js';
 import { loadYamlFile, type Loaded, type LoadOptions } from './yaml.js';
 
@@ -240,7 +240,17 @@ function loadTask(raw: unknown, path: (string | number)[], play: string, c: Ctx,
       return null;
     }
   }
-  const problems = check(taskKeysSchema, engine, { code: 'E_PLAYBOOK', where, lineOf, templatesPending: true });
+  // Only loop, vars, delegate_to and loop_control.label are rendered (they take strings anyway): a
+  // template in retries, timeout, check_mode... would never be rendered, so it is refused now.
+  const problems = check(taskKeysSchema, engine, { code: 'E_PLAYBOOK', where, lineOf }).map((e) => {
+    const key = e.where.key?.split('.')[0];
+    const v = key === undefined ? undefined : engine[key];
+    if (typeof v !== 'string' || !isTemplate(v)) return e;
+    return new HaplayError(e.code, `${e.message}: "${key}" is not templated`, {
+      where: e.where,
+      hint: `write the value itself; only loop, vars, delegate_to and loop_control.label take {{templates}}`,
+    });
+  });
   c.errors.push(...problems);
   if (problems.length) return null;
   if (isBlock && pluginKeys.length) {
@@ -257,11 +267,14 @@ function loadTask(raw: unknown, path: (string | number)[], play: string, c: Ctx,
     return null;
   }
   const plugin = pluginKeys[0] ?? 'block';
+  // An unnamed no_log task is titled by its plugin alone: its params (a command line) may hold a secret.
+  const noLog = (engine.no_log as boolean | undefined) ?? inh.noLog ?? false;
+  const title = named ?? (isBlock ? 'block' : noLog ? plugin : displayName(plugin, raw[plugin]));
   const loopControl = (engine.loop_control ?? {}) as { loop_var?: string; label?: string };
   const task: Task = {
     kind: isBlock ? 'block' : 'task',
-    name: named ?? (isBlock ? 'block' : displayName(plugin, raw[plugin])),
-    where: { ...where, task: named ?? (isBlock ? 'block' : displayName(plugin, raw[plugin])), plugin: isBlock ? undefined : plugin },
+    name: title,
+    where: { ...where, task: title, plugin: isBlock ? undefined : plugin },
     plugin,
     params: isBlock ? undefined : raw[plugin],
     when: [...(inh.when ?? []), ...asConditions(engine.when)],
@@ -279,7 +292,7 @@ function loadTask(raw: unknown, path: (string | number)[], play: string, c: Ctx,
     listen: asList(engine.listen),
     tags: [...new Set([...inh.tags, ...asList(engine.tags)])],
     checkMode: (engine.check_mode as boolean | undefined) ?? inh.checkMode,
-    noLog: (engine.no_log as boolean | undefined) ?? inh.noLog ?? false,
+    noLog,
     timeout: engine.timeout as number | undefined,
     vars: { ...inh.vars, ...((engine.vars as Vars) ?? {}) },
     delegateTo: (engine.delegate_to as string | undefined) ?? inh.delegateTo,
@@ -315,6 +328,7 @@ function loadTask(raw: unknown, path: (string | number)[], play: string, c: Ctx,
       where: task.where,
       prefix: plugin,
       templatesPending: true,
+      hideValues: task.noLog,
       lineOf: (k) => lineOf([plugin, ...k]),
     }),
   );

@@ -2,20 +2,19 @@
 // before any host is touched), then run. The CLI and tests call these; the engine never sees argv.
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parse as parseYamlScalar } from 'yaml';
 import { Engine, type TransportProvider } from './engine.js';
 import { HaplayError } from './errors.js';
 import { defaultInventoryPath, loadInventory, type Inventory } from './inventory.js';
 import { isTrue } from './expr.js';
 import { check, first } from './params.js';
 import { loadPlaybook, walk, type Playbook } from './playbook.js';
-import { Redactor } from './redact.js';
+import { Redactor, redactError } from './redact.js';
 import { loadRegistry, type PluginRegistry } from './registry.js';
 import { HostState, varsFor } from './state.js';
 import { isTemplate, renderDeep } from './template.js';
 import { ConnectionPool } from './transport/pool.js';
 import type { ConnectionSpec, Reporter, Vars } from './types.js';
-import { loadYamlFile } from './yaml.js';
+import { loadYamlFile, parseYaml } from './yaml.js';
 
 export interface RunRequest {
   playbook: string;
@@ -46,8 +45,18 @@ export interface Prepared {
 
 /** Everything `haplay validate` checks, and what a run needs. Throws one HaplayError listing every problem. */
 export async function prepare(req: RunRequest): Promise<Prepared> {
-  const cwd = req.cwd ?? process.cwd();
   const redactor = new Redactor();
+  try {
+    return await prepareWith(req, redactor);
+  } catch (e) {
+    // Printed as is by the CLI (exit 4): every secret learnt before the problem is masked here.
+    throw redactError(e, redactor);
+  }
+}
+
+async function prepareWith(req: RunRequest, redactor: Redactor): Promise<Prepared> {
+  const cwd = req.cwd ?? process.cwd();
+  checkNumbers(req);
   const onSecret = (v: string) => redactor.add(v);
   const playbookPath = resolve(cwd, req.playbook);
   if (!existsSync(playbookPath)) {
@@ -61,6 +70,18 @@ export async function prepare(req: RunRequest): Promise<Prepared> {
   checkAgainstInventory(playbook, inventory, req.limit);
   checkRenderedParams({ inventory, playbook, registry, redactor, extraVars }, req.limit);
   return { inventory, playbook, registry, redactor, extraVars };
+}
+
+/** --lock-wait and --forks: a word or a negative number is a usage error (exit 4), not NaN. */
+function checkNumbers(req: RunRequest): void {
+  const problems: HaplayError[] = [];
+  if (req.lockWaitSeconds !== undefined && !(Number.isFinite(req.lockWaitSeconds) && req.lockWaitSeconds >= 0)) {
+    problems.push(new HaplayError('E_USAGE', '--lock-wait must be a number of seconds, 0 or more', { where: { key: '--lock-wait' }, hint: 'e.g. --lock-wait 30' }));
+  }
+  if (req.forks !== undefined && !(Number.isInteger(req.forks) && req.forks >= 1)) {
+    problems.push(new HaplayError('E_USAGE', '--forks must be a whole number, 1 or more', { where: { key: '--forks' }, hint: 'e.g. --forks 10' }));
+  }
+  if (problems.length) throw first(problems);
 }
 
 /**
@@ -87,7 +108,7 @@ function checkRenderedParams(p: Prepared, limit?: string): void {
         } catch {
           continue; // needs a value only the run will have
         }
-        for (const e of check(plugin.schema, rendered, { code: 'E_PARAMS', where: { ...task.where, host }, prefix: task.plugin })) {
+        for (const e of check(plugin.schema, rendered, { code: 'E_PARAMS', where: { ...task.where, host }, prefix: task.plugin, hideValues: task.noLog })) {
           const key = `${task.where.file}:${task.where.line}:${e.where.key}:${e.message}`;
           if (!errors.has(key)) errors.set(key, e);
         }
@@ -140,12 +161,14 @@ export function parseExtraVars(specs: string[], cwd: string, onSecret?: (v: stri
       }
       Object.assign(vars, loaded.data);
     } else if (/^\s*[{]/.test(spec)) {
+      // The same YAML reader as files: `!secret` works, and no warning echoes the text (it may hold a secret).
       let parsed: unknown;
       try {
-        parsed = parseYamlScalar(spec);
+        parsed = parseYaml(spec, '-e', { onSecret }).data;
       } catch (e) {
-        throw new HaplayError('E_VARS', `cannot parse -e ${spec}: ${(e as Error).message}`, { where: { key: '-e' } });
+        throw new HaplayError('E_VARS', `cannot parse the -e mapping: ${(e as Error).message}`, { where: { key: '-e' } });
       }
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new HaplayError('E_VARS', 'an inline -e must be a mapping', { where: { key: '-e' } });
       Object.assign(vars, parsed);
     } else {
       const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(spec);
@@ -155,7 +178,7 @@ export function parseExtraVars(specs: string[], cwd: string, onSecret?: (v: stri
       // `-e force=true` must be a boolean and `-e port=5432` a number, as operators expect.
       let value: unknown = m[2];
       try {
-        const v = parseYamlScalar(m[2]);
+        const v = parseYaml(m[2], '-e', { onSecret }).data;
         if (v === null || typeof v !== 'object') value = v ?? '';
       } catch {
         /* keep the string */
@@ -178,6 +201,14 @@ export async function runPlaybook(req: RunRequest, deps: RunDeps): Promise<numbe
 }
 
 export async function runPrepared(p: Prepared, req: RunRequest, deps: RunDeps): Promise<number> {
+  try {
+    return await runWith(p, req, deps);
+  } catch (e) {
+    throw redactError(e, p.redactor);
+  }
+}
+
+async function runWith(p: Prepared, req: RunRequest, deps: RunDeps): Promise<number> {
   const reporter = deps.reporter(p.redactor);
   const specFor = (host: string): ConnectionSpec =>
     p.inventory.hasHost(host) ? p.inventory.connectionSpec(host) : localSpec(host);

@@ -7,6 +7,12 @@ import type { Vars } from './types.js';
 
 const hb = Handlebars.create();
 
+// Handlebars' built-in `log` prints its arguments raw to the console: a secret would bypass every
+// redactor, and --json would get a stray line. It is replaced by one that refuses.
+hb.unregisterHelper('log');
+hb.registerHelper('log', () => {
+  throw new Error('the "log" helper is not available in haplay templates (use the debug plugin)');
+});
 hb.registerHelper('quote', (v: unknown) => quote(String(v ?? '')));
 hb.registerHelper('json', (v: unknown) => JSON.stringify(v));
 hb.registerHelper('default', (v: unknown, d: unknown) => (v === undefined || v === null || v === '' ? d : v));

@@ -1,6 +1,6 @@
 // Reads YAML files keeping node positions, so that an error can name the line of the key at fault.
 import { readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type YAMLMap, type YAMLSeq } from 'yaml';
 import { HaplayError } from './errors.js';
 
 export interface Loaded {
@@ -44,10 +44,15 @@ export function parseYaml(text: string, file: string, opts: LoadOptions = {}): L
           return value;
         },
       },
+      // `!secret` on a mapping or a list: every value in it (at any depth) is a secret; keys are names.
+      { tag: '!secret', collection: 'map', identify: () => false, resolve: (node: YAMLMap.Parsed | YAMLSeq.Parsed) => secretLeaves(node, opts.onSecret) },
+      { tag: '!secret', collection: 'seq', identify: () => false, resolve: (node: YAMLMap.Parsed | YAMLSeq.Parsed) => secretLeaves(node, opts.onSecret) },
     ],
   });
-  if (doc.errors.length) {
-    const problems = doc.errors.map((e) => {
+  // An unknown tag (`!secrte`) would be dropped silently and its value printed in clear: refused.
+  const unknownTags = doc.warnings.filter((w) => w.code === 'TAG_RESOLVE_FAILED');
+  if (doc.errors.length || unknownTags.length) {
+    const problems = [...doc.errors, ...unknownTags].map((e) => {
       const line = e.linePos?.[0]?.line ?? lineCounter.linePos(e.pos[0]).line;
       return new HaplayError('E_YAML', e.message.split('\n')[0], {
         where: { file, line },
@@ -57,8 +62,27 @@ export function parseYaml(text: string, file: string, opts: LoadOptions = {}): L
     const [head, ...more] = problems;
     throw new HaplayError(head.code, head.message, { where: head.where, hint: head.hint, more });
   }
-  const data = doc.toJS({ maxAliasCount: 1000 });
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    // An alias without its anchor, or aliases that expand beyond MAX_ALIAS_COUNT (an "alias bomb").
+    const msg = (e as Error).message;
+    const unresolved = /Unresolved alias.*?: (.*)$/.exec(msg);
+    throw new HaplayError('E_YAML', unresolved ? `alias *${unresolved[1]} has no anchor &${unresolved[1]} before it` : `too many aliases: more than ${MAX_ALIAS_COUNT} expanded`, {
+      where: { file, line: unresolved ? lineOfAlias(text, unresolved[1]) : undefined },
+      hint: unresolved ? 'define the anchor (&name) before using the alias (*name)' : 'write the values out, or use fewer nested aliases',
+    });
+  }
   return { file, data, lineOf: (path) => lineAt(doc, lineCounter, path) };
+}
+
+/** Aliases a document may expand (yaml's own guard against exponential "billion laughs" documents). */
+export const MAX_ALIAS_COUNT = 1000;
+
+function lineOfAlias(text: string, name: string): number | undefined {
+  const i = text.split('\n').findIndex((l) => l.includes(`*${name}`));
+  return i < 0 ? undefined : i + 1;
 }
 
 function lineAt(doc: Document, lc: LineCounter, path: (string | number)[]): number | undefined {
@@ -78,4 +102,18 @@ function lineAt(doc: Document, lc: LineCounter, path: (string | number)[]): numb
     } else break;
   }
   return offset === undefined ? undefined : lc.linePos(offset).line;
+}
+
+function secretLeaves<T extends Node>(node: T, onSecret?: (value: string) => void): T {
+  const visit = (n: unknown): void => {
+    if (isScalar(n)) {
+      if (n.value !== null && n.value !== undefined && typeof n.value !== 'object') onSecret?.(String(n.value));
+    } else if (isMap(n)) {
+      for (const it of n.items) visit(it.value);
+    } else if (isSeq(n)) {
+      for (const it of n.items) visit(it);
+    }
+  };
+  visit(node);
+  return node;
 }

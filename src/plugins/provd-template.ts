@@ -74,7 +74,7 @@ export const provdTemplate = definePlugin<ProvdTemplateParams>({
     const r = await t.exec(
       [
         readFilesScript([HA_PATHS.haConf]),
-        `[ -d ${quote(dir)} ] || { echo "no directory ${dir}" >&2; exit 3; }`,
+        `[ -d ${quote(dir)} ] || { printf 'no directory %s\\n' ${quote(dir)} >&2; exit 3; }`,
         scope === 'default'
           ? readFilesScript([`${dir}/default`])
           : `for f in ${quote(dir)}/*; do [ -f "$f" ] || continue; printf 'F\\t%s\\t' "$f"; base64 -w 0 < "$f" || exit 1; echo; done`,

@@ -28,7 +28,8 @@ const schema = {
   properties: {
     name: {
       type: 'string',
-      pattern: '^[A-Za-z0-9@_.:-]+$',
+      // Not starting with `-`: the name is an operand of systemctl or a wrapper, never an option.
+      pattern: '^[A-Za-z0-9@_.:][A-Za-z0-9@_.:-]*$',
       description:
         'A unit (asterisk, postgresql, xivo-provd), a PBX group of the service tool (all, default, xivo, wazo, xivo-nomonit, wazo-nomonit), a container of a docker-compose wrapper (xuc, nginx on a CC), or standby-services: the telephony a standby keeps down (xivo-manage-slave-services start|stop).',
       examples: ['all', 'xivo-provd', 'standby-services', 'xuc'],
@@ -131,7 +132,7 @@ export const service = definePlugin<ServiceParams>({
         const want = p.state === 'enabled';
         if (cur.enabled !== want) {
           const verb = want ? 'enable' : 'disable';
-          changes.push(run(verb, target.kind === 'pbx' ? `${target.tool} ${verb}` : `systemctl ${verb} ${q}`, false));
+          changes.push(run(verb, target.kind === 'pbx' ? `${target.tool} ${verb}` : `systemctl ${verb} -- ${q}`, false));
         }
         break;
       }
@@ -174,7 +175,7 @@ function commandFor(t: Target, verb: 'start' | 'stop' | 'restart'): string {
     case 'dcomp':
       return `${t.tool} ${verb} ${q}`;
     default:
-      return `systemctl ${verb} ${q}`;
+      return `systemctl ${verb} -- ${q}`;
   }
 }
 
@@ -193,7 +194,7 @@ async function resolve(p: ServiceParams, flavour: Flavour, t: Transport): Promis
   if (isGroup) return { kind: 'pbx', tool: flavour.serviceTool, flavour, name: p.name };
   // auto, a plain name: a container of a compose wrapper on this host, or a unit.
   const r = await t.exec(
-    `for w in xivocc-dcomp edge-dcomp; do command -v $w >/dev/null 2>&1 || continue; $w ps 2>/dev/null | awk 'NR>1{print $3}' | grep -qx ${quote(p.name)} && { echo $w; exit 0; }; done; exit 0`,
+    `for w in xivocc-dcomp edge-dcomp; do command -v $w >/dev/null 2>&1 || continue; $w ps 2>/dev/null | awk 'NR>1{print $3}' | grep -qx -- ${quote(p.name)} && { echo $w; exit 0; }; done; exit 0`,
   );
   const wrapper = r.stdout.trim();
   if (wrapper === 'xivocc-dcomp' || wrapper === 'edge-dcomp') return { kind: 'dcomp', tool: wrapper, flavour, name: p.name };
@@ -252,7 +253,7 @@ async function readStatus(t: Transport, target: Target): Promise<Status> {
       };
     }
     case 'systemctl': {
-      const r = await t.exec(`systemctl is-active ${q}; systemctl is-enabled ${q} 2>/dev/null || true; exit 0`);
+      const r = await t.exec(`systemctl is-active -- ${q}; systemctl is-enabled -- ${q} 2>/dev/null || true; exit 0`);
       const [active = '', enabled = ''] = r.stdout.trim().split('\n');
       const st = active === 'active' ? 'running' : active === 'failed' ? 'failed' : active === 'inactive' ? 'stopped' : 'unknown';
       return { units: { [target.name]: st }, running: st === 'running', stopped: st !== 'running', enabled: enabled.trim() === 'enabled' };

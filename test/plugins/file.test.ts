@@ -91,7 +91,7 @@ runCases(test, [
     host: [has('/var/lib/wazo', { type: 'directory', owner: 'root', group: 'root' }), changesOk],
     expect: {
       changes: ['/var/lib/wazo: owner root → asterisk, group root → www-data'],
-      commands: [probe('/var/lib/wazo'), 'chown asterisk:www-data -- /var/lib/wazo'],
+      commands: [probe('/var/lib/wazo'), 'chown -- asterisk:www-data /var/lib/wazo'],
     },
   },
   {
@@ -106,7 +106,7 @@ runCases(test, [
     plugin: file,
     params: { path: HA, group: 'asterisk' },
     host: [has(HA, { type: 'file' }), changesOk],
-    expect: { changes: [`${HA}: group root → asterisk`], commands: [probe(HA), `chgrp asterisk -- ${HA}`] },
+    expect: { changes: [`${HA}: group root → asterisk`], commands: [probe(HA), `chgrp -- asterisk ${HA}`] },
   },
   {
     title: 'a mode written as a YAML 1.2 number means the octal digits',

@@ -116,9 +116,9 @@ runCases(test, [
     host: [
       { match: 'xivocc-dcomp edge-dcomp', reply: { stdout: '' } },
       { match: 'systemctl is-active', reply: { stdout: 'active\nenabled\n' } },
-      { match: "systemctl restart xivo-provd", reply: {} },
+      { match: "systemctl restart -- xivo-provd", reply: {} },
     ],
-    expect: { changes: ['restart xivo-provd (systemctl restart xivo-provd)'], result: { units: { 'xivo-provd': 'running' }, enabled: true } },
+    expect: { changes: ['restart xivo-provd (systemctl restart -- xivo-provd)'], result: { units: { 'xivo-provd': 'running' }, enabled: true } },
   },
   {
     title: 'a CC container goes through xivocc-dcomp',

@@ -150,7 +150,8 @@ export class TextFormat {
   /** `changed: [pbx-main] (item=ha) => write /etc/xivo/ha.conf` plus indented continuation lines of a multi-line message. */
   hostLines(e: HostResultEvent): string[] {
     const head = `${e.status}: [${e.host}]${e.item !== undefined ? ` (item=${e.item})` : ''}`;
-    const [first = '', ...rest] = this.detail(e).split('\n');
+    // Masked before the lines are split and indented: a multi-line secret is then still whole.
+    const [first = '', ...rest] = this.redactor.redact(this.detail(e)).split('\n');
     const time = this.verbose ? this.paint('dim', ` (${formatDuration(e.durationMs)})`) : '';
     const lines = [this.paint(STATUS_STYLE[e.status], first ? `${head} => ${first}` : head) + time];
     for (const l of rest) lines.push(this.paint(STATUS_STYLE[e.status], `    ${l}`));

@@ -20,7 +20,12 @@ export async function shellReadFile(exec: Exec, hostName: string, path: string):
   return Buffer.from(r.stdout.trim(), 'base64');
 }
 
-/** Writes through a temp file in the same directory and rename(2): readers see old or new, never half. */
+/**
+ * Writes through a temp file in the same directory and rename(2): readers see old or new, never half.
+ * The temp file gets its final mode and owner before any byte is written (a 0600 secret is never
+ * readable by others, not even for an instant), and `mv -T` replaces the path itself: a directory
+ * there is an error, never a place the file lands inside.
+ */
 export async function shellWriteFile(
   exec: Exec,
   hostName: string,
@@ -33,14 +38,18 @@ export async function shellWriteFile(
   const base = quote('.' + (path.split('/').pop() ?? 'file') + '.haplay.XXXXXX');
   const own = opts.owner || opts.group ? `${opts.owner ?? ''}${opts.group ? ':' + opts.group : ''}` : '';
   const script = [
+    `if [ -d ${p} ] && [ ! -L ${p} ]; then echo 'it is a directory' >&2; exit 1; fi`,
     `t=$(mktemp ${dir}/${base}) || exit 1`,
     `trap 'rm -f "$t"' EXIT`,
+    // Mode and owner first (mktemp makes it 0600): the existing file's unless told otherwise; new files
+    // get 0644 like an editor would, or the mode asked for.
+    opts.mode !== undefined
+      ? `chmod ${opts.mode.toString(8)} "$t" || exit 1`
+      : `if [ -e ${p} ]; then chmod --reference=${p} "$t"; else chmod 644 "$t"; fi || exit 1`,
+    `if [ -e ${p} ]; then chown --reference=${p} "$t" || exit 1; fi`,
+    own ? `chown -- ${quote(own)} "$t" || exit 1` : '',
     `base64 -d > "$t" || exit 1`,
-    // Keep the existing file's mode and owner unless told otherwise; new files get 0644 like an editor would.
-    `if [ -e ${p} ]; then chmod --reference=${p} "$t" && chown --reference=${p} "$t"; else chmod 644 "$t"; fi || exit 1`,
-    opts.mode !== undefined ? `chmod ${opts.mode.toString(8)} "$t" || exit 1` : '',
-    own ? `chown ${quote(own)} "$t" || exit 1` : '',
-    `mv -f "$t" ${p} || exit 1`,
+    `mv -fT -- "$t" ${p} || exit 1`,
     `trap - EXIT`,
   ]
     .filter(Boolean)

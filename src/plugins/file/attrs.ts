@@ -51,7 +51,8 @@ export function attrCommands(path: string, want: WantedAttrs): string[] {
   const p = quote(path);
   const cmds: string[] = [];
   if (want.mode !== undefined) cmds.push(`chmod ${formatMode(want.mode)} -- ${p}`);
-  if (want.owner !== undefined) cmds.push(`chown ${quote(want.owner + (want.group !== undefined ? ':' + want.group : ''))} -- ${p}`);
-  else if (want.group !== undefined) cmds.push(`chgrp ${quote(want.group)} -- ${p}`);
+  // `--` before every operand: an owner or a group is never read as an option.
+  if (want.owner !== undefined) cmds.push(`chown -- ${quote(want.owner + (want.group !== undefined ? ':' + want.group : ''))} ${p}`);
+  else if (want.group !== undefined) cmds.push(`chgrp -- ${quote(want.group)} ${p}`);
   return cmds;
 }

@@ -55,8 +55,9 @@ const schema = {
       ],
       description: 'Permission bits, best quoted: "0644". A bare number is read as the octal digits written (644 and 0644 both mean rw-r--r--).',
     },
-    owner: { type: 'string', minLength: 1, description: 'Owner, by user name or numeric id.' },
-    group: { type: 'string', minLength: 1, description: 'Group, by name or numeric id.' },
+    // A user or group name as useradd accepts it (no leading `-`, no `:`), or a numeric id.
+    owner: { type: 'string', pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]*[$]?$', description: 'Owner, by user name or numeric id.' },
+    group: { type: 'string', pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]*[$]?$', description: 'Group, by name or numeric id.' },
     create_dirs: { type: 'boolean', default: false, description: 'Create missing parent directories (state: present or touch).' },
   },
 };

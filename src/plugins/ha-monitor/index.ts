@@ -4,7 +4,7 @@
 // through the PBX's nginx (as xivocc-ha-monitoring) and starts or stops the CC's nginx, logging the
 // same [RESILIENCE] syslog lines. Probing is a read (in plan); starting/stopping is the change.
 import { TaskFailed } from '../../core/errors.js';
-import { quote } from '../../core/shell.js';
+import { HOST_ADDRESS, quote } from '../../core/shell.js';
 import type { Change, Plan, TaskContext, Transport, Vars } from '../../core/types.js';
 import { definePlugin, sleep } from '../define.js';
 import { HA_PATHS, flavourFor, type Flavour } from '../ha/flavour.js';
@@ -50,7 +50,7 @@ const schema = {
     main: { type: 'string', minLength: 1, description: "Standby: the main's inventory name. Default: the host of group pbx_main whose address is ha.conf's remote_address, else the first of pbx_main." },
     main_address: {
       type: 'string',
-      minLength: 1,
+      pattern: HOST_ADDRESS,
       description: "Standby: the main's address. Default: ha.conf's remote_address (what xivo-check-master-status pings), else the main's voip_address or address.",
     },
     probes: {

@@ -11,7 +11,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { quote } from '../../core/shell.js';
+import { isHostAddress, quote } from '../../core/shell.js';
 import type { Transport } from '../../core/types.js';
 import { reason } from '../wait-for/probes.js';
 import { bounded } from '../lib/bounded.js';
@@ -204,15 +204,19 @@ export function sipProbeDirect(host: string, timeoutMs: number): Promise<ProbeRe
  * "port unreachable" fails at once) and dd reading one datagram. Needs only bash, coreutils' timeout and dd.
  */
 export function sipProbeScript(host: string, timeoutMs: number): string {
+  // The host may come from ha.conf on the standby: it reaches bash as its own argument ($1), never as code,
+  // and only a host name or an address is accepted at all (it also sits in printf's format).
+  if (!isHostAddress(host)) throw new Error(`not a host name or address: ${JSON.stringify(host.slice(0, 60))}`);
   const msg = optionsMessage(host, '0.0.0.0', 5060).replace(/\r\n/g, '\\r\\n');
   const secs = Math.max(0.2, timeoutMs / 1000).toFixed(1);
-  const body = `exec 3<>/dev/udp/${host}/5060 || exit 3; printf ${quote(msg)} >&3; timeout ${secs} dd bs=4096 count=1 status=none <&3 | head -n 1`;
-  return `bash -c ${quote(body)} 2>&1`;
+  const body = `exec 3<>"/dev/udp/$1/5060" || exit 3; printf ${quote(msg)} >&3; timeout ${secs} dd bs=4096 count=1 status=none <&3 | head -n 1`;
+  return `bash -c ${quote(body)} haplay-sip ${quote(host)} 2>&1`;
 }
 
 export function sipProbeVia(t: Transport, from: Vantage, host: string, timeoutMs: number): Promise<ProbeResult> {
   return timed('sip', from, timeoutMs + 2000, async () => {
-    const r = await t.exec(sipProbeScript(host, timeoutMs), { timeoutMs: timeoutMs + 2000 });
+    const script = sipProbeScript(host, timeoutMs);
+    const r = await t.exec(script, { timeoutMs: timeoutMs + 2000 });
     const v = sipVerdict(r.stdout.split('\n')[0].replace(/\r$/, ''));
     if (!v.ok && /refused/i.test(r.stdout)) return { ok: false, detail: 'port unreachable (connection refused)' };
     return v.ok ? v : { ok: false, detail: r.stdout.trim() ? v.detail : `no SIP answer within ${timeoutMs} ms` };

@@ -83,7 +83,12 @@ export interface Ledger {
   tables: Record<string, [string, string]>;
 }
 
-export const ledgerPath = (database: string) => `/var/lib/haplay/pg-replicate/${database}.json`;
+/**
+ * The standby's record for one database. The name is a PostgreSQL identifier (any characters): it is
+ * encoded so that it stays one file name inside the folder (`/` and `..` cannot climb out).
+ */
+export const ledgerPath = (database: string) =>
+  `/var/lib/haplay/pg-replicate/${encodeURIComponent(database).replace(/^\./, '%2E')}.json`;
 
 export async function readLedger(t: Transport, database: string): Promise<Ledger | null> {
   try {

@@ -4,7 +4,7 @@
 // itemised something, and check mode reports exactly the files a real run would touch.
 import { posix } from 'node:path';
 import { TaskFailed } from '../../core/errors.js';
-import { argvToShell, quote } from '../../core/shell.js';
+import { argvToShell, HOST_ADDRESS, isHostAddress, quote, rsyncQuote } from '../../core/shell.js';
 import type { Change, TaskContext, Transport, Vars } from '../../core/types.js';
 import { definePlugin, standbyPeer } from '../define.js';
 import { flavourFor, HA_PATHS, type Flavour } from '../ha/flavour.js';
@@ -27,7 +27,7 @@ const schema = {
     dest: { type: 'string', minLength: 1, description: 'Inventory name of the standby. Default: the first host of group pbx_standby.' },
     dest_address: {
       type: 'string',
-      minLength: 1,
+      pattern: HOST_ADDRESS,
       description: "Address the main uses to reach the standby over SSH. Default: the standby's voip_address, else its address, else its name.",
     },
     direction: {
@@ -60,7 +60,14 @@ const schema = {
         "Create the main's HA key if absent (ssh-keygen -t rsa, comment \"XiVO HA\", as xivo-sync -i does) and authorise it in the standby's " +
         '/root/.ssh/authorized_keys through the standby\'s inventory connection: idempotent, no password prompt.',
     },
-    key: { type: 'string', pattern: '^/', default: HA_PATHS.haKey, description: "The main's HA private key." },
+    key: {
+      type: 'string',
+      // No whitespace, quotes, backslash or %: the key's path is a word of rsync's -e command and of ssh's
+      // options (ssh expands % in ControlPath and IdentityFile).
+      pattern: '^/[^\\s\'"\\\\%]*$',
+      default: HA_PATHS.haKey,
+      description: "The main's HA private key (an absolute path without spaces, quotes, backslashes or %).",
+    },
   },
 };
 
@@ -111,10 +118,16 @@ const controlPath = (key: string) => `${posix.dirname(key)}/haplay-%C`;
  * its stdio at /dev/null) and notices a dead standby within 10 s, as a new login would (ConnectTimeout).
  */
 export function sshCommand(key: string): string {
-  return (
-    `ssh -i ${key} -o PreferredAuthentications=publickey -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=${HA_PATHS.haKnownHosts} -o BatchMode=yes -o ConnectTimeout=10` +
-    ` -o ControlMaster=auto -o ControlPath=${controlPath(key)} -o ControlPersist=300 -o ServerAliveInterval=5 -o ServerAliveCountMax=2`
-  );
+  // The key is a word of rsync's -e (quoted for rsync's splitting) and a value of ssh's own -o parsing
+  // (ControlPath: split on whitespace, quotes honoured, % expanded): anything that either would read
+  // differently is refused here as in the schema.
+  if (!/^\/[^\s'"\\%]*$/.test(key)) throw new TaskFailed(`the HA key path ${JSON.stringify(key)} has spaces, quotes, a backslash or %`);
+  const words = [
+    'ssh', '-i', key, '-o', 'PreferredAuthentications=publickey', '-o', 'StrictHostKeyChecking=accept-new', '-o', `UserKnownHostsFile=${HA_PATHS.haKnownHosts}`,
+    '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '-o', 'ControlMaster=auto', '-o', `ControlPath=${controlPath(key)}`, '-o', 'ControlPersist=300',
+    '-o', 'ServerAliveInterval=5', '-o', 'ServerAliveCountMax=2',
+  ];
+  return words.map(rsyncQuote).join(' ');
 }
 
 /** Stops the master connection to the standby, if any (it may be stale). */
@@ -186,6 +199,10 @@ export const rsync = definePlugin<RsyncParams>({
     if (destName === ctx.host.name) throw new TaskFailed(`${destName} cannot sync with itself`, undefined, 'run the task on the main (hosts: pbx_main)');
     const dv = ctx.hostvars(destName);
     const remote = p.dest_address ?? String(dv.voip_address ?? dv.address ?? destName);
+    if (!isHostAddress(remote)) {
+      // From the inventory (voip_address/address): it becomes ssh's host argument, so an option-like or odd value is refused.
+      throw new TaskFailed(`${destName}'s address ${JSON.stringify(remote)} is not a host name or IP address`, undefined, 'fix voip_address/address, or give dest_address');
+    }
     const f = flavourFor(undefined, ctx.host.vars);
     const destT = await ctx.transportFor(destName);
     const source = p.direction === 'main-to-standby' ? ctx.transport : destT;
