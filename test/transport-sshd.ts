@@ -109,6 +109,9 @@ export async function startSshd(): Promise<Sshd> {
       'KbdInteractiveAuthentication no',
       'AllowTcpForwarding yes',
       'MaxSessions 10',
+      // bash reads ~/.bashrc for a remote command only below SHLVL 2: this machine's root .bashrc
+      // (pyenv init, ~1 s, and a lock that parallel shells fight over) stays out of the tests.
+      'SetEnv SHLVL=1',
       'LogLevel ERROR',
       '',
     ].join('\n'),
