@@ -1,0 +1,94 @@
+// ha-monitor as a plugin, not only its decide(): the defaults an operator relies on at 3 a.m. and the
+// wiring around the decision (the standby's own state, the sentinel guard, the command it runs), over
+// the fake transport. The SIP probe "from the standby" is a command on the fake host; nothing listens
+// anywhere. Only the from_control case sends one UDP datagram to 127.0.0.1 and asserts that the probe
+// ran, never what it found.
+import test from 'ava';
+import { haMonitor } from '../../src/plugins/ha-monitor/index.js';
+import type { FakeRule } from '../../src/core/transport/fake.js';
+import { FakeTransport } from '../../src/core/transport/fake.js';
+import { makeTaskContext, runCase, runPlugin, type PluginCase } from '../helpers/plugin-cases.js';
+
+const SLAVE = '{"node_type": "slave", "remote_address": "10.0.0.11"}';
+
+/** What the standby's probe script prints: ha.conf, the sentinel, the disabled flag, `xivo-service status xivo`. */
+function standby(o: { secondary?: boolean; disabled?: boolean; units: 'running' | 'stopped' }): FakeRule {
+  const lines = [`@ha ${SLAVE}`];
+  if (o.secondary ?? true) lines.push('@secondary');
+  if (o.disabled) lines.push('@disabled');
+  lines.push('Checking services...', `\t${o.units}\t\tasterisk`, `\t${o.units}\t\txivo-agid`, `@rc ${o.units === 'running' ? 0 : 1}`);
+  return { match: /status xivo; echo "@rc \$\?"/, reply: { stdout: lines.join('\n') + '\n' } };
+}
+const SIP_SILENT: FakeRule = { match: '/dev/udp/', reply: { stdout: '' } };
+const sipSilent = (times: number): FakeRule => ({ match: '/dev/udp/', reply: { stdout: '' }, times });
+const SIP_ANSWERS: FakeRule = { match: '/dev/udp/', reply: { stdout: 'SIP/2.0 200 OK\r\n' } };
+const START: FakeRule = { match: 'xivo-manage-slave-services start', reply: { stdout: 'started\n' } };
+const STOP: FakeRule = { match: 'xivo-manage-slave-services stop', reply: { stdout: 'stopped\n' } };
+
+// Fast and local: one probe kind, no pause between rounds, no probe from this machine. The rule under
+// test (failures_before_failover) is left to its default.
+const quick = { probes: ['sip'], interval: 0, probe_timeout: 0.2, from_control: false };
+
+const cases: PluginCase[] = [
+  {
+    title: 'one or two lost SIP rounds do not start the standby while the main still serves (default: 3 rounds in a row)',
+    plugin: haMonitor,
+    params: quick,
+    host: [standby({ disabled: true, units: 'stopped' }), sipSilent(2), SIP_ANSWERS],
+    expect: {
+      changes: [],
+      commands: [/status xivo/, '/dev/udp/10.0.0.11/5060', '/dev/udp/10.0.0.11/5060', '/dev/udp/10.0.0.11/5060'],
+      result: { verdict: 'serving', decision: 'none', consecutive_failures: 0 },
+      noop: /already stopped/,
+    },
+  },
+  {
+    title: 'the main silent 3 rounds in a row: the standby starts its telephony, after exactly 3 probes',
+    plugin: haMonitor,
+    params: quick,
+    host: [standby({ disabled: true, units: 'stopped' }), SIP_SILENT, START],
+    expect: {
+      changes: ['start the standby services (xivo-manage-slave-services start): the main is down'],
+      commands: [/status xivo/, '/dev/udp/', '/dev/udp/', '/dev/udp/', 'xivo-manage-slave-services start'],
+      result: { verdict: 'down', consecutive_failures: 3, decision: 'start' },
+    },
+  },
+  {
+    title: 'a standby stopped but still enabled (no disabled flag) is not "stopped": it is stopped and disabled again while the main serves',
+    plugin: haMonitor,
+    params: quick,
+    host: [standby({ disabled: false, units: 'stopped' }), SIP_ANSWERS, STOP],
+    expect: {
+      changes: ['stop the standby services (xivo-manage-slave-services stop): the main serves'],
+      commands: [/status xivo/, '/dev/udp/', 'xivo-manage-slave-services stop'],
+      result: { verdict: 'serving', decision: 'stop', telephony: { running: false, stopped: false, disabled: false } },
+    },
+  },
+  {
+    title: 'a standby stopped and disabled is left alone while the main serves',
+    plugin: haMonitor,
+    params: quick,
+    host: [standby({ disabled: true, units: 'stopped' }), SIP_ANSWERS],
+    expect: { changes: [], commands: [/status xivo/, '/dev/udp/'], noop: /standby services already stopped/ },
+  },
+  {
+    title: 'ha.conf says slave but the is-secondary sentinel is gone: no takeover, not even a probe, when the main is silent',
+    plugin: haMonitor,
+    params: quick,
+    host: [standby({ secondary: false, disabled: true, units: 'stopped' }), SIP_SILENT, START],
+    expect: { changes: [], commands: [/status xivo/], noop: /\/var\/lib\/wazo\/is-secondary is missing/ },
+  },
+];
+
+for (const c of cases) test(`ha-monitor plugin: ${c.title}`, (t) => runCase(t, c));
+
+test('ha-monitor plugin: by default the main is also probed from the control machine, not only from the standby', async (t) => {
+  const host = new FakeTransport('pbx1', [standby({ disabled: true, units: 'stopped' }), SIP_SILENT]);
+  const { ctx } = makeTaskContext(host, {});
+  // report: decide only. One round decides. Whatever 127.0.0.1:5060 answers, a probe from the control
+  // machine must have run in that round.
+  const { plan, result } = await runPlugin(haMonitor, { probes: ['sip'], interval: 0, probe_timeout: 0.3, failures_before_failover: 1, action: 'report', main_address: '127.0.0.1' }, ctx);
+  t.deepEqual(plan.changes, []);
+  const probes = (result.rounds as { probes: { probe: string; from: string }[] }[])[0].probes.map((p) => `${p.probe} from ${p.from}`);
+  t.deepEqual(probes.sort(), ['sip from control', 'sip from standby']);
+});
