@@ -5,6 +5,8 @@
 // ran, never what it found.
 import test from 'ava';
 import { haMonitor } from '../../src/plugins/ha-monitor/index.js';
+import { decide } from '../../src/plugins/ha-monitor/decide.js';
+import type { ProbeName, ProbeResult, Vantage } from '../../src/plugins/ha-monitor/probes.js';
 import type { FakeRule } from '../../src/core/transport/fake.js';
 import { FakeTransport } from '../../src/core/transport/fake.js';
 import { makeTaskContext, runCase, runPlugin, type PluginCase } from '../helpers/plugin-cases.js';
@@ -91,4 +93,56 @@ test('ha-monitor plugin: by default the main is also probed from the control mac
   t.deepEqual(plan.changes, []);
   const probes = (result.rounds as { probes: { probe: string; from: string }[] }[])[0].probes.map((p) => `${p.probe} from ${p.from}`);
   t.deepEqual(probes.sort(), ['sip from control', 'sip from standby']);
+});
+
+// ---------------------------------------------------------------------------------------------
+// The verdict is what an operator reads when takeover refuses or the standby starts: it must name
+// the probes that decided, from where, and what each said.
+
+const probe = (p: ProbeName, from: Vantage, ok: boolean, detail: string, ms: number): ProbeResult => ({ probe: p, from, ok, detail, ms });
+const SIP_OK_STANDBY = probe('sip', 'standby', true, 'SIP/2.0 200 OK', 3);
+const SIP_OK_CONTROL = probe('sip', 'control', true, 'SIP/2.0 200 OK', 4);
+const SIP_SILENT_STANDBY = probe('sip', 'standby', false, 'no SIP answer within 1500 ms', 1500);
+const SSH_DOWN_STANDBY = probe('ssh', 'standby', false, 'connection refused', 2);
+const SSH_UP_STANDBY = probe('ssh', 'standby', true, 'SSH-2.0-OpenSSH_9.2', 2);
+const SIP_REFUSED_CONTROL = probe('sip', 'control', false, 'port unreachable (connection refused)', 1);
+
+test('ha-monitor verdict: serving names every SIP answer, from where and how fast', (t) => {
+  const v = decide([[SIP_OK_STANDBY, SSH_DOWN_STANDBY, SIP_OK_CONTROL]], 3);
+  t.is(v.reason, 'the main answers SIP OPTIONS (from standby: SIP/2.0 200 OK, 3 ms; from control: SIP/2.0 200 OK, 4 ms)');
+  t.deepEqual(v.decided_by, ['sip from standby: ok, SIP/2.0 200 OK (3 ms)', 'sip from control: ok, SIP/2.0 200 OK (4 ms)']);
+  t.false(v.host_answers, 'SIP is telephony, not "the host answers"');
+  t.is(decide([[SIP_OK_CONTROL]], 3).reason, 'the main answers SIP OPTIONS (from control: SIP/2.0 200 OK, 4 ms)', 'no probe from the standby is not a partition');
+});
+
+test('ha-monitor verdict: a partition says what the standby could not reach and why it must not take over', (t) => {
+  const v = decide([[SIP_SILENT_STANDBY, SSH_DOWN_STANDBY, SIP_OK_CONTROL]], 3);
+  t.is(v.main, 'serving');
+  t.is(
+    v.reason,
+    'the standby cannot reach the main (sip: no SIP answer within 1500 ms; ssh: connection refused), but the main answers SIP from the control machine: it still serves, so the standby must not take over (no split brain; a network partition between them?)',
+  );
+  t.false(v.host_answers);
+});
+
+test('ha-monitor verdict: a crashed Asterisk names the host probes that answer and the SIP probes that did not', (t) => {
+  const round = [SIP_SILENT_STANDBY, SSH_UP_STANDBY, SIP_REFUSED_CONTROL];
+  const v = decide([round, round, round], 3);
+  t.is(v.main, 'down');
+  t.is(
+    v.reason,
+    "the main's host answers (ssh from standby) but its SIP does not (from standby: no SIP answer within 1500 ms; from control: port unreachable (connection refused)): telephony is dead there (Asterisk stopped or crashed), 3 rounds in a row (failures_before_failover: 3)",
+  );
+  t.deepEqual(v.decided_by, [
+    'sip from standby: failed, no SIP answer within 1500 ms (1500 ms)',
+    'ssh from standby: ok, SSH-2.0-OpenSSH_9.2 (2 ms)',
+    'sip from control: failed, port unreachable (connection refused) (1 ms)',
+  ]);
+  t.true(v.host_answers);
+});
+
+test('ha-monitor verdict: nothing answering once is not decided yet, and says how many rounds are left', (t) => {
+  const v = decide([[SIP_SILENT_STANDBY, SSH_DOWN_STANDBY]], 3);
+  t.is(v.reason, 'nothing answers from the main (sip from standby: no SIP answer within 1500 ms; ssh from standby: connection refused), 1 of 3 rounds so far: not decided yet');
+  t.throws(() => decide([], 3), { message: 'decide: no probe round' });
 });
