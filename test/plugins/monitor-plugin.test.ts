@@ -5,7 +5,7 @@
 // ran, never what it found.
 import test from 'ava';
 import { haMonitor } from '../../src/plugins/ha-monitor/index.js';
-import { decide } from '../../src/plugins/ha-monitor/decide.js';
+import { decide, standbyDecision } from '../../src/plugins/ha-monitor/decide.js';
 import type { ProbeName, ProbeResult, Vantage } from '../../src/plugins/ha-monitor/probes.js';
 import type { FakeRule } from '../../src/core/transport/fake.js';
 import { FakeTransport } from '../../src/core/transport/fake.js';
@@ -145,4 +145,15 @@ test('ha-monitor verdict: nothing answering once is not decided yet, and says ho
   const v = decide([[SIP_SILENT_STANDBY, SSH_DOWN_STANDBY]], 3);
   t.is(v.reason, 'nothing answers from the main (sip from standby: no SIP answer within 1500 ms; ssh from standby: connection refused), 1 of 3 rounds so far: not decided yet');
   t.throws(() => decide([], 3), { message: 'decide: no probe round' });
+});
+
+test('ha-monitor decision: report never starts or stops anything, even with the main serving and the standby running', (t) => {
+  const serving = decide([[SIP_OK_STANDBY]], 3);
+  t.deepEqual(standbyDecision(serving, 'report', { running: true, stopped: false }), { change: null, noop: `main serving: ${serving.reason}` });
+});
+
+test('ha-monitor decision: release (failback) fails while the main is not confirmed serving, and says why', (t) => {
+  const undecided = decide([[SIP_SILENT_STANDBY]], 3);
+  t.deepEqual(standbyDecision(undecided, 'release', { running: true, stopped: false }), { change: null, fail: `the main does not serve yet: ${undecided.reason}` });
+  t.deepEqual(standbyDecision(undecided, 'auto', { running: false, stopped: true }), { change: null, noop: undecided.reason });
 });
