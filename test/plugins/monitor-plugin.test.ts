@@ -156,4 +156,5 @@ test('ha-monitor decision: release (failback) fails while the main is not confir
   const undecided = decide([[SIP_SILENT_STANDBY]], 3);
   t.deepEqual(standbyDecision(undecided, 'release', { running: true, stopped: false }), { change: null, fail: `the main does not serve yet: ${undecided.reason}` });
   t.deepEqual(standbyDecision(undecided, 'auto', { running: false, stopped: true }), { change: null, noop: undecided.reason });
+  t.deepEqual(standbyDecision(undecided, 'auto', { running: true, stopped: false }), { change: null, noop: `the standby already serves; ${undecided.reason}` });
 });
