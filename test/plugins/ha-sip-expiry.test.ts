@@ -19,6 +19,9 @@ const cases: [string, Record<string, unknown>, Record<string, unknown>, { minexp
   ['wazo on: 3/5/4 minutes', { state: 'on' }, { flavour: 'wazo' }, { minexpiry: 180, maxexpiry: 300, defaultexpiry: 240 }],
   ['off: the chan_sip defaults', { state: 'off', flavour: 'wazo' }, {}, { minexpiry: 60, maxexpiry: 3600, defaultexpiry: 120 }],
   ['node_type standby means on', { node_type: 'standby' }, {}, { minexpiry: 60, maxexpiry: 300, defaultexpiry: 120 }],
+  ['node_type main means on: the main gets the HA expiry too (xivo 1/5/2 minutes)', { node_type: 'main' }, {}, { minexpiry: 60, maxexpiry: 300, defaultexpiry: 120 }],
+  ['node_type master means on (wazo 3/5/4 minutes)', { node_type: 'master' }, { flavour: 'wazo' }, { minexpiry: 180, maxexpiry: 300, defaultexpiry: 240 }],
+  ['node_type slave means on (wazo 3/5/4 minutes)', { node_type: 'slave' }, { flavour: 'wazo' }, { minexpiry: 180, maxexpiry: 300, defaultexpiry: 240 }],
   ['node_type disabled means off', { node_type: 'disabled' }, {}, { minexpiry: 60, maxexpiry: 3600, defaultexpiry: 120 }],
   ['overrides win', { state: 'on', maxexpiry: 600 }, { flavour: 'wazo' }, { minexpiry: 180, maxexpiry: 600, defaultexpiry: 240 }],
 ];
