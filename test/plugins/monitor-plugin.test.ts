@@ -39,7 +39,7 @@ const cases: PluginCase[] = [
     host: [standby({ disabled: true, units: 'stopped' }), sipSilent(2), SIP_ANSWERS],
     expect: {
       changes: [],
-      commands: [/status xivo/, '/dev/udp/10.0.0.11/5060', '/dev/udp/10.0.0.11/5060', '/dev/udp/10.0.0.11/5060'],
+      commands: [/status xivo/, /haplay-sip 10\.0\.0\.11 /, /haplay-sip 10\.0\.0\.11 /, /haplay-sip 10\.0\.0\.11 /],
       result: { verdict: 'serving', decision: 'none', consecutive_failures: 0 },
       noop: /already stopped/,
     },
