@@ -77,6 +77,6 @@ await yargs(hideBin(process.argv))
   .strict()
   .help()
   .alias('h', 'help')
-  .wrap(Math.min(110, process.stdout.columns || 100))
+  .wrap(Number(process.env.COLUMNS) || Math.min(110, process.stdout.columns || 100))
   .fail((msg, err) => fail(err ?? msg, EXIT_HELP))
   .parseAsync();
