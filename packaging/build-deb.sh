@@ -15,9 +15,10 @@ rm -rf "$root"; mkdir -p "$lib" "$doc" "$root/usr/bin" "$root/usr/share/haplay" 
   "$root/usr/share/man/man1" "$root/usr/share/bash-completion/completions" "$root/usr/share/lintian/overrides" "$root/DEBIAN"
 
 npm run -s build
-# haplay: the compiled code and its production dependencies (pruned from this checkout's, native
+# haplay: the compiled code in one file (packaging/bundle.mjs) and its production dependencies (pruned from this checkout's, native
 # addons already built against Node 20's ABI, which the bundled runtime shares).
-cp -a dist package.json package-lock.json "$lib/"
+cp -a package.json package-lock.json "$lib/"
+node packaging/bundle.mjs "$lib"
 cp -a node_modules "$lib/"
 (cd "$lib" && npm prune --omit=dev --no-audit --no-fund --silent)
 rm -f "$lib/package-lock.json" "$lib/node_modules/.package-lock.json"
