@@ -17,7 +17,8 @@ apt-get install -y -qq --no-install-recommends "./$deb" >/dev/null
 [ "$(command -v haplay)" = /usr/bin/haplay ] || fail "haplay is not /usr/bin/haplay"
 v=$(haplay --version); [ "$v" = "$(node -p 'require("./package.json").version')" ] || fail "haplay --version said $v"
 step "haplay --version: $v, on $(/usr/lib/haplay/node/bin/node --version)"
-haplay --help | grep -q '/usr/share/haplay/playbooks' || fail "--help does not say where playbooks are looked for"
+help=$(haplay --help)   # whole, not piped into grep -q: an early exit would be a broken pipe under pipefail
+grep -q '/usr/share/haplay/playbooks' <<<"$help" || fail "--help does not say where playbooks are looked for"
 man -w haplay >/dev/null 2>&1 || [ -f /usr/share/man/man1/haplay.1.gz ] || fail "no man page"
 grep -q haplay /usr/share/bash-completion/completions/haplay || fail "no bash completion"
 
