@@ -16,7 +16,7 @@ const { hideBin } = await import('yargs/helpers');
 const { EXIT_HELP, fail } = await import('./exit.js');
 
 const runOptions = {
-  inventory: { alias: 'i', type: 'string', describe: 'Inventory file (default ./inventory.yml, else $HAPLAY_INVENTORY)' },
+  inventory: { alias: 'i', type: 'string', describe: 'Inventory file (default ./inventory.yml, else $HAPLAY_INVENTORY, else /etc/haplay/inventory.yml)' },
   check: { alias: 'C', type: 'boolean', default: false, describe: 'Change nothing; report what a real run would change' },
   diff: { alias: 'D', type: 'boolean', default: false, describe: 'Show before/after of what changes (or would change)' },
   limit: { alias: 'l', type: 'string', describe: 'Narrow every play to hosts matching this pattern' },
@@ -36,7 +36,7 @@ await yargs(hideBin(process.argv))
   .command(
     '$0 <playbook>',
     'Run a playbook against the inventory',
-    (y) => y.positional('playbook', { type: 'string', describe: 'Playbook file (YAML)' }).options(runOptions),
+    (y) => y.positional('playbook', { type: 'string', describe: 'Playbook file (YAML); a bare name is also looked for in $HAPLAY_PLAYBOOKS and /usr/share/haplay/playbooks' }).options(runOptions),
     async (argv) => (await import('./run.js')).runCommand(argv),
   )
   .command(
@@ -82,15 +82,17 @@ await yargs(hideBin(process.argv))
   .command('schema', 'Print the JSON Schema of the playbook format (for editors)', {}, async () =>
     (await import('./schema.js')).schemaCommand(),
   )
+  .completion('completion', 'Print a bash completion script (source it, or put it in /etc/bash_completion.d)')
   .example('haplay playbooks/ha-setup.yml -i inventories/lab.yml', 'Set up HA on the main and standby PBX')
   .example('haplay failover.yml --check --diff', 'Show what a failover would change, change nothing')
   .example('haplay replicate.yml --limit pbx_main -e force=true', 'Replicate now, even if the standby serves')
   .epilogue(
+    'Where haplay looks: a playbook named without a folder (haplay failover.yml) in the current folder, then in each folder of $HAPLAY_PLAYBOOKS, then in /usr/share/haplay/playbooks; the inventory, without -i, in ./inventory.yml, then $HAPLAY_INVENTORY, then /etc/haplay/inventory.yml.\n\n' +
     'Exit codes: 0 success, 2 a task failed, 3 a host was unreachable (and none failed), 4 invalid playbook/inventory/usage, 5 another run holds the lock, 130 interrupted.\nDocs: README.md; plugin docs: haplay plugins NAME.',
   )
   .strict()
   .help()
   .alias('h', 'help')
-  .wrap(Math.min(110, process.stdout.columns || 100))
+  .wrap(Number(process.env.COLUMNS) || Math.min(110, process.stdout.columns || 100))
   .fail((msg, err) => fail(err ?? msg, EXIT_HELP))
   .parseAsync();

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { HaplayError } from '../core/errors.js';
+import { dirname } from 'node:path';
+import { findPlaybook, SYSTEM_INVENTORY } from '../core/paths.js';
 import { loadRegistry } from '../core/registry.js';
 import { loadPlaybook } from '../core/playbook.js';
 import { Redactor, redactError } from '../core/redact.js';
@@ -12,15 +12,15 @@ export async function validateCommand(argv: Record<string, unknown>): Promise<vo
   const redactor = new Redactor();
   try {
     const playbook = String(argv.playbook);
-    const hasInventory = Boolean(argv.inventory) || existsSync('inventory.yml') || Boolean(process.env.HAPLAY_INVENTORY);
+    const hasInventory = Boolean(argv.inventory) || existsSync('inventory.yml') || Boolean(process.env.HAPLAY_INVENTORY) || existsSync(SYSTEM_INVENTORY);
     if (hasInventory) {
       const p = await prepare({ playbook, inventory: argv.inventory as string | undefined, extraVars: argv['extra-vars'] as string[] | undefined });
       const tasks = p.playbook.plays.reduce((n, play) => n + play.tasks.length, 0);
       process.stdout.write(`${playbook}: valid (${p.playbook.plays.length} plays, ${tasks} tasks, inventory ${p.inventory.file})\n`);
     } else {
-      const registry = await loadRegistry([resolve(playbook, '..'), process.cwd()]);
-      if (!existsSync(playbook)) throw new HaplayError('E_FILE', 'playbook not found', { where: { file: playbook } });
-      const pb = loadPlaybook(resolve(playbook), registry, { onSecret: (v) => redactor.add(v) });
+      const path = findPlaybook(playbook, process.cwd(), process.env, existsSync);
+      const registry = await loadRegistry([dirname(path), process.cwd()]);
+      const pb = loadPlaybook(path, registry, { onSecret: (v) => redactor.add(v) });
       process.stdout.write(`${playbook}: valid (${pb.plays.length} plays; no inventory given, host patterns not checked)\n`);
     }
   } catch (e) {

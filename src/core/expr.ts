@@ -1,10 +1,19 @@
 // `when`, `changed_when`, `failed_when`, `until` and `assert` expressions. jexl parses and walks an
 // AST of its own: no eval, no Function constructor, no access to prototypes.
-import jexlPkg from 'jexl';
 import { HaplayError } from './errors.js';
+import { lazy } from './lazy.js';
 import type { Vars } from './types.js';
 
-const jexl = new jexlPkg.Jexl();
+const jexlPkg = lazy<typeof import('jexl')>('jexl');
+type Jexl = InstanceType<typeof import('jexl')['Jexl']>;
+let instance: Jexl | undefined;
+
+/** jexl with haplay's words, made on the first expression. */
+function jexl(): Jexl {
+  return (instance ??= withHaplayWords(new (jexlPkg().Jexl)()));
+}
+
+function withHaplayWords(jexl: Jexl): Jexl {
 // Words operators know from Ansible, beside jexl's own && || !
 jexl.addBinaryOp('and', 10, (a: unknown, b: unknown) => Boolean(a) && Boolean(b));
 jexl.addBinaryOp('or', 10, (a: unknown, b: unknown) => Boolean(a) || Boolean(b));
@@ -18,8 +27,10 @@ jexl.addTransform('contains', (v: unknown, needle: unknown) =>
   Array.isArray(v) ? v.includes(needle) : String(v ?? '').includes(String(needle)),
 );
 jexl.addTransform('match', (v: unknown, re: unknown) => new RegExp(String(re)).test(String(v ?? '')));
+return jexl;
+}
 
-const cache = new Map<string, ReturnType<typeof jexl.compile>>();
+const cache = new Map<string, ReturnType<Jexl['compile']>>();
 
 /** Checks syntax only (at load time, before any host is touched). Returns an error message or null. */
 export function checkExpression(expression: string): string | null {
@@ -50,7 +61,7 @@ export function isTrue(expression: string | boolean | (string | boolean)[], vars
 function compiled(expression: string) {
   let c = cache.get(expression);
   if (!c) {
-    c = jexl.compile(expression);
+    c = jexl().compile(expression);
     cache.set(expression, c);
   }
   return c;

@@ -6,6 +6,7 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { homedir } from 'node:os';
 import { HaplayError } from './errors.js';
+import { SYSTEM_INVENTORY } from './paths.js';
 import { check, first } from './params.js';
 import { selectHosts } from './patterns.js';
 import type { ConnectionSpec, JSONSchema, Vars } from './types.js';
@@ -276,7 +277,8 @@ export function defaultInventoryPath(cwd: string, env: NodeJS.ProcessEnv, exists
   const local = resolve(cwd, 'inventory.yml');
   if (exists(local)) return local;
   if (env.HAPLAY_INVENTORY) return resolve(cwd, env.HAPLAY_INVENTORY);
+  if (exists(SYSTEM_INVENTORY)) return SYSTEM_INVENTORY;
   throw new HaplayError('E_NO_INVENTORY', 'no inventory given', {
-    hint: 'pass -i FILE, put an inventory.yml in the current directory, or set HAPLAY_INVENTORY',
+    hint: `pass -i FILE; without it haplay looked in ${local}, $HAPLAY_INVENTORY (unset) and ${SYSTEM_INVENTORY}`,
   });
 }

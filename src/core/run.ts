@@ -6,6 +6,7 @@ import { Engine, type TransportProvider } from './engine.js';
 import { HaplayError } from './errors.js';
 import { defaultInventoryPath, loadInventory, type Inventory } from './inventory.js';
 import { isTrue } from './expr.js';
+import { findPlaybook } from './paths.js';
 import { check, first } from './params.js';
 import { loadPlaybook, walk, type Playbook } from './playbook.js';
 import { Redactor, redactError } from './redact.js';
@@ -58,10 +59,7 @@ async function prepareWith(req: RunRequest, redactor: Redactor): Promise<Prepare
   const cwd = req.cwd ?? process.cwd();
   checkNumbers(req);
   const onSecret = (v: string) => redactor.add(v);
-  const playbookPath = resolve(cwd, req.playbook);
-  if (!existsSync(playbookPath)) {
-    throw new HaplayError('E_FILE', 'playbook not found', { where: { file: req.playbook }, hint: 'give the path of a YAML playbook, e.g. playbooks/ha-setup.yml' });
-  }
+  const playbookPath = findPlaybook(req.playbook, cwd, req.env ?? process.env, existsSync);
   const inventoryPath = req.inventory ? resolve(cwd, req.inventory) : defaultInventoryPath(cwd, req.env ?? process.env, existsSync);
   const inventory = loadInventory(inventoryPath, { onSecret });
   const registry = await loadRegistry([dirname(playbookPath), cwd]);

@@ -1,12 +1,21 @@
 // Handlebars over the string leaves of task params. Strict (an unknown variable is an error, not an
 // empty string) and without HTML escaping: the output goes into config files and shell commands.
-import Handlebars from 'handlebars';
 import { HaplayError } from './errors.js';
+import { lazy } from './lazy.js';
 import { quote } from './shell.js';
 import type { Vars } from './types.js';
 
-const hb = Handlebars.create();
+// Handlebars' one-file build: the same code as its main entry, without the precompiler and
+// source-map (some 60 files to load at start-up otherwise).
+const handlebars = lazy<typeof import('handlebars')>('handlebars/dist/handlebars.js');
+let instance: ReturnType<typeof import('handlebars')['create']> | undefined;
 
+/** haplay's Handlebars environment, made on the first template. */
+function hb() {
+  return (instance ??= withHelpers(handlebars().create()));
+}
+
+function withHelpers(hb: ReturnType<typeof import('handlebars')['create']>) {
 // Handlebars' built-in `log` prints its arguments raw to the console: a secret would bypass every
 // redactor, and --json would get a stray line. It is replaced by one that refuses.
 hb.unregisterHelper('log');
@@ -21,6 +30,8 @@ hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
 hb.registerHelper('ne', (a: unknown, b: unknown) => a !== b);
 hb.registerHelper('lower', (v: unknown) => String(v).toLowerCase());
 hb.registerHelper('upper', (v: unknown) => String(v).toUpperCase());
+return hb;
+}
 
 type Compiled = (ctx: Vars) => string;
 const cache = new Map<string, Compiled>();
@@ -33,7 +44,7 @@ export function isTemplate(s: string): boolean {
 export function checkTemplate(s: string): string | null {
   if (!isTemplate(s)) return null;
   try {
-    hb.parse(s);
+    hb().parse(s);
     return null;
   } catch (e) {
     return (e as Error).message.split('\n')[0];
@@ -44,7 +55,7 @@ export function render(s: string, vars: Vars): string {
   if (!isTemplate(s)) return s;
   let fn = cache.get(s);
   if (!fn) {
-    fn = hb.compile(s, { strict: true, noEscape: true });
+    fn = hb().compile(s, { strict: true, noEscape: true });
     cache.set(s, fn);
   }
   try {

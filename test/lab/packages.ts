@@ -1,39 +1,39 @@
-// Debian packages the lab runs on; `up` installs the missing ones (and says so).
+// Debian packages the lab runs on: the one list in scripts/debian-packages.txt, which npm's
+// pretest/predemo hooks and .ci/run install with scripts/install-debian-packages.sh. `up` runs the
+// same script for what is missing (and says so), then checks again.
 import fs from 'node:fs';
-import { Log } from './lab.js';
-import { run, runOk } from './run.js';
+import path from 'node:path';
+import { REPO } from './config.js';
+import type { Log } from './lab.js';
+import { run } from './run.js';
 
-/** package -> a file that proves it is installed */
-export const PACKAGES: Record<string, string> = {
-  'openssh-server': '/usr/sbin/sshd',
-  'openssh-client': '/usr/bin/ssh',
-  rsync: '/usr/bin/rsync',
-  'postgresql-15': '/usr/lib/postgresql/15/bin/postgres',
-  'postgresql-common': '/usr/bin/pg_createcluster',
-  'postgresql-client-15': '/usr/lib/postgresql/15/bin/psql',
-  'nginx-light': '/usr/sbin/nginx',
-  iproute2: '/usr/sbin/ip',
-  openssl: '/usr/bin/openssl',
-  perl: '/usr/lib/x86_64-linux-gnu/perl/5.36.0/Time/HiRes.pm',
-  ethtool: '/usr/sbin/ethtool',
-  'util-linux': '/usr/bin/nsenter',
-};
+export const PACKAGE_LIST = path.join(REPO, 'scripts/debian-packages.txt');
+export const INSTALLER = path.join(REPO, 'scripts/install-debian-packages.sh');
+
+/** package -> a file that proves it is installed, from scripts/debian-packages.txt */
+export function readPackageList(text = fs.readFileSync(PACKAGE_LIST, 'utf8')): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const [pkg, proof] = line.replace(/#.*/, '').trim().split(/\s+/);
+    if (!pkg) continue;
+    if (!proof) throw new Error(`${PACKAGE_LIST}: ${pkg} has no file that proves it is installed`);
+    out[pkg] = proof;
+  }
+  return out;
+}
+
+export const PACKAGES: Record<string, string> = readPackageList();
 
 export function missingPackages(): string[] {
-  return Object.entries(PACKAGES).filter(([, f]) => !fs.existsSync(f)).map(([p]) => p)
-    // nginx: any flavour will do
-    .filter((p) => !(p === 'nginx-light' && fs.existsSync('/usr/sbin/nginx')));
+  return Object.entries(PACKAGES).filter(([, f]) => !fs.existsSync(f)).map(([p]) => p);
 }
 
 export async function ensurePackages(log: Log): Promise<void> {
   const missing = missingPackages();
   if (missing.length === 0) return;
   log(`installing missing Debian packages: ${missing.join(' ')}`);
-  await runOk(['apt-get', 'update', '-qq'], { timeoutMs: 300_000 });
-  const r = await run(['apt-get', 'install', '-y', '-qq', '--no-install-recommends', ...missing], {
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeoutMs: 600_000,
-  });
+  const r = await run(['bash', INSTALLER], { timeoutMs: 900_000 });
   if (r.code !== 0) throw new Error(`could not install ${missing.join(' ')}:\n${r.stderr || r.stdout}`);
   const still = missingPackages();
-  if (still.length) throw new Error(`still missing after apt-get install: ${still.join(' ')}`);
+  if (still.length) throw new Error(`still missing after ${INSTALLER}: ${still.join(' ')}\n${r.stderr}`);
 }

@@ -1,8 +1,10 @@
 // Text shared by the plain and listr reporters: status lines, diffs, the recap. Pure functions of an
 // event; every string an operator reads passes through the Redactor at the end (`TextFormat.out`).
-import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
+import { lazy } from '../lazy.js';
 import type { Diff, HostCounts, HostStatus, RunEvent } from '../types.js';
 import { Redactor } from '../redact.js';
+
+const diffPkg = lazy<typeof import('diff')>('diff');
 
 export type HostResultEvent = Extract<RunEvent, { type: 'host_result' }>;
 export type TaskStartEvent = Extract<RunEvent, { type: 'task_start' }>;
@@ -175,6 +177,7 @@ export class TextFormat {
     const after = this.redactor.redact(d.after ?? '');
     if (before === after) return [];
     const label = d.label ?? '';
+    const { createTwoFilesPatch, FILE_HEADERS_ONLY } = diffPkg();
     const patch = createTwoFilesPatch(
       label ? `before: ${label}` : 'before',
       label ? `after: ${label}` : 'after',

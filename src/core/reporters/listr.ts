@@ -3,7 +3,8 @@
 // per host, each subtask waiting for its host's result. Events go through one promise queue, so a
 // host_result that arrives before its subtask has started is kept (in the host's slot) and applied when
 // it starts. PLAY headers, warnings, diffs and the recap are printed plainly between the lists.
-import { Listr, ListrLogger, ProcessOutput } from 'listr2';
+import type { Listr as ListrT } from 'listr2';
+import { lazy } from '../lazy.js';
 import type { HostStatus, Reporter, RunEvent } from '../types.js';
 import type { Redactor } from '../redact.js';
 import {
@@ -15,6 +16,9 @@ import {
   type OutputStream,
   type TaskStartEvent,
 } from './format.js';
+
+// Loaded only when a terminal gets live output (cron, CI and pipes get plain lines without it).
+const listr2 = lazy<typeof import('listr2')>('listr2');
 
 export type ListrRendererName = 'default' | 'simple' | 'verbose' | 'test' | 'silent';
 
@@ -165,6 +169,7 @@ export class ListrReporter implements Reporter {
       // Line renderers (and listr2's test renderer, which logs errors to "stderr") write everything to
       // our stream. The live renderer hijacks both streams while it draws, so it must get two distinct ones.
       const errStream = this.renderer !== 'default' ? this.stream : this.stream === process.stderr ? process.stdout : process.stderr;
+      const { Listr, ListrLogger, ProcessOutput } = listr2();
       const logger = new ListrLogger({ processOutput: new ProcessOutput(this.stream, errStream), useIcons: true });
       const listr = new Listr(
         [
@@ -189,7 +194,7 @@ export class ListrReporter implements Reporter {
             formatOutput: 'wrap',
           },
           fallbackRendererOptions: { logger },
-        } as ConstructorParameters<typeof Listr>[1],
+        } as ConstructorParameters<typeof ListrT>[1],
       );
       run.done = listr.run().then(
         () => undefined,

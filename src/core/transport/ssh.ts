@@ -5,10 +5,10 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import ssh2 from 'ssh2';
 import type { AnyAuthMethod, Client as ClientT, ClientChannel, ConnectConfig } from 'ssh2';
 import type { ConnectionSpec, ExecOptions, ExecResult, Spawned, Transport, WriteOptions } from '../types.js';
 import { HaplayError } from '../errors.js';
+import { lazy } from '../lazy.js';
 import { quote } from '../shell.js';
 import { shellReadFile, shellWriteFile } from './fileops.js';
 import {
@@ -22,7 +22,7 @@ import {
 } from './known-hosts.js';
 import { RemoteShell, type ShellJobError } from './ssh-shell.js';
 
-const { Client, utils } = ssh2;
+const ssh2 = lazy<typeof import('ssh2')>('ssh2');
 
 export interface SshTransportOptions {
   /** Remote shells per connection, so parallel exec calls on one host do not wait on each other. */
@@ -131,7 +131,7 @@ export class SshTransport implements Transport {
       );
     }
     const hk = this.hostKeyCheck();
-    const client = new Client();
+    const client = new (ssh2().Client)();
     const conn: Connection = { client, lost: false, shells: new Set(), idle: [], opening: 0, waiters: [] };
     const config: ConnectConfig = {
       host: spec.address,
@@ -497,7 +497,7 @@ export class SshTransport implements Transport {
         if (explicit) plan.skipped.push(`cannot read ${path}: ${errText(e)}`);
         return;
       }
-      const parsed = utils.parseKey(data);
+      const parsed = ssh2().utils.parseKey(data);
       if (parsed instanceof Error) {
         plan.skipped.push(
           /encrypted|passphrase/i.test(parsed.message)
