@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { lockHost, LOCK_DIR } from '../src/core/lock.js';
 import { LocalTransport } from '../src/core/transport/local.js';
 import { run, statuses } from './helpers/engine.js';
+import type { FakeTransport } from '../src/core/transport/fake.js';
+import type { Plugin } from '../src/core/types.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'haplay-lock-'));
 test.after.always(() => rmSync(scratch, { recursive: true, force: true }));
@@ -127,4 +129,29 @@ test.serial('a host whose lock directory is not private fails its tasks and is n
   t.deepEqual(statuses(r, 'change'), { a: 'changed', b: 'failed', c: 'changed' });
   t.false(r.hosts.get('b')!.files.has('/kv/k'));
   t.regex(r.json, /"host":"b","status":"failed","msg":"the run lock's directory on b is not private/);
+});
+
+test.serial('a task that only reads another host (transportFor readOnly) does not wait on that host\'s lock', async (t) => {
+  const peek = (readOnly: boolean): Plugin<{ other: string }> => ({
+    name: 'peek',
+    description: 'test: reads another host',
+    schema: { type: 'object', additionalProperties: false, required: ['other'], properties: { other: { type: 'string' } } },
+    async plan(p, ctx) {
+      const o = await ctx.transportFor(p.other, { readOnly });
+      return { changes: [], result: { seen: (await o.exec('cat /etc/hostname')).stdout } };
+    },
+  });
+  const playbook = `
+- hosts: a
+  tasks: [{ name: look, peek: { other: b } }]
+`;
+  // b is held by another run (the CC's every-10-s cc-follow reading the standby, say).
+  const setup = (h: string, f: FakeTransport) => f.on('flock', h === 'b' ? { code: 75 } : { stdout: 'HAPLAY_LOCKED\n' });
+  const reading = await run(playbook, { lock: true, setup, plugins: [peek(true)] });
+  t.is(reading.code, 0);
+  t.deepEqual(statuses(reading, 'look'), { a: 'ok' });
+  t.false(reading.log.some((l) => l.startsWith('b: ') && l.includes('flock')));
+  // Without readOnly the same read takes b's lock, and the run stops on the busy host.
+  const locking = await run(playbook, { lock: true, setup, plugins: [peek(false)] });
+  t.is(locking.code, 5);
 });

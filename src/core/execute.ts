@@ -144,10 +144,10 @@ async function executeOnce(env: ExecEnv, task: Task, host: string, vars: Vars): 
     const ctx: TaskContext = {
       host: { name: host, vars },
       transport,
-      transportFor: async (h) => {
+      transportFor: async (h, opts) => {
         const t = env.transport(h);
         await t.connect();
-        await env.lock(h);
+        if (!opts?.readOnly) await env.lock(h);
         return t;
       },
       hostvars: env.hostvars,

@@ -126,8 +126,12 @@ export interface TaskContext {
   host: HostRef;
   /** The transport of the host the task runs on (the delegate's when delegate_to is set). */
   transport: Transport;
-  /** Another inventory host's transport (shared connection), e.g. the standby for pg-replicate. */
-  transportFor(hostName: string): Promise<Transport>;
+  /**
+   * Another inventory host's transport (shared connection), e.g. the standby for pg-replicate. It is
+   * locked for the rest of the run, unless `readOnly`: a plugin that only reads that host (the CC
+   * asking when the serving PBX's telephony started) must not hold up a run that changes it.
+   */
+  transportFor(hostName: string, opts?: { readOnly?: boolean }): Promise<Transport>;
   /** Inventory variables of any host, by name. */
   hostvars(hostName: string): Vars;
   /** Host names of every inventory group. */

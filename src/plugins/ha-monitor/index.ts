@@ -354,7 +354,7 @@ async function viewOf(ctx: TaskContext, name: string, timeoutMs: number): Promis
 async function servingSince(ctx: TaskContext, name: string): Promise<number | null> {
   if (!Object.values(ctx.groups).some((g) => g.includes(name))) return null;
   try {
-    const t = await ctx.transportFor(name);
+    const t = await ctx.transportFor(name, { readOnly: true });
     const r = await t.exec(
       'pid=$(pidof -s asterisk 2>/dev/null || systemctl show -p MainPID --value asterisk 2>/dev/null); [ -n "$pid" ] && [ "$pid" != 0 ] && echo "$(date +%s%3N) $(ps -o etimes= -p $pid)"; exit 0',
       { timeoutMs: 5000 },
