@@ -81,10 +81,13 @@ function paused(now: number): boolean {
   }
 }
 
-/** A quiet reporter: only what changed or failed, one line each, into the journal. */
-function journalReporter(log: (l: string) => void, playbook: string): Reporter {
+/** A quiet reporter into the journal: warnings, what changed or failed and, for a switch, each task's start. */
+function journalReporter(log: (l: string) => void, playbook: string, tasks = false): Reporter {
   return {
     event(e: RunEvent) {
+      // A switch is rare and someone will read it afterwards: each task's start dates its steps.
+      if (tasks && e.type === 'task_start') log(`${playbook}: task: ${e.task} [${e.hosts.join(', ')}]`);
+      if (e.type === 'warning') log(`${playbook}: warning: ${e.host ? `[${e.host}] ` : ''}${e.message}`);
       if (e.type === 'host_result' && (e.status === 'changed' || e.status === 'failed' || e.status === 'unreachable')) {
         log(`${playbook}: ${e.status}: [${e.host}] ${e.task}${e.msg ? ` => ${e.msg}` : e.changes?.length ? ` => ${e.changes.join('; ')}` : ''}`);
       }
@@ -111,7 +114,7 @@ async function play(o: MonitorOptions, log: (l: string) => void, name: string, e
   const started = Date.now();
   const code = await withRunSignal(o.signal, (signal) => runPlaybook(
     { playbook, inventory: o.inventory, extraVars, lockWaitSeconds: 30, signal },
-    { reporter: () => journalReporter(log, name) },
+    { reporter: () => journalReporter(log, name, true) },
   )).catch((e: Error) => {
     log(`${name} could not run: ${e.message}`);
     return 4;
