@@ -6,6 +6,7 @@ import { mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { loadInventory, type Inventory } from '../core/inventory.js';
 import { runPlaybook } from '../core/run.js';
+import { sleep } from '../core/sleep.js';
 import { createTransport } from '../core/transport/pool.js';
 import type { Reporter, RunEvent, Transport } from '../core/types.js';
 import { direct, sipProbeDirect, sipProbeScript, sipVerdict, sshProbe } from '../plugins/ha-monitor/probes.js';
@@ -51,18 +52,6 @@ function settingsOf(vars: Record<string, unknown>): Settings & { intervalMs: num
     intervalMs: num(vars.monitor_interval, 2) * 1000,
     timeoutMs: 1000,
   };
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 function writeStatus(status: unknown): void {
@@ -171,7 +160,7 @@ async function standbyLoop(o: MonitorOptions, inv: Inventory, node: string, grou
         writeStatus({ node, role: 'standby', state: m.state, reason: st.reason, at: stamp(), evidence, last_switch: lastSwitch });
         if (st.action === 'handback' && code === 0) m = { ...m, mainWasGone: false, mainUpSince: null };
       }
-      await sleep(Math.max(0, s.intervalMs - (Date.now() - roundStart)), o.signal);
+      await sleep(Math.max(0, s.intervalMs - (Date.now() - roundStart)), o.signal).catch(() => {}); // stopping: the loop sees the signal
     }
   } finally {
     await Promise.all([...witnesses.values()].map((t) => t.close().catch(() => {})));
@@ -205,6 +194,6 @@ async function ccLoop(o: MonitorOptions, inv: Inventory, node: string, log: (l: 
     for (const l of changes) log(`[RESILIENCE] ${l}`);
     if (o.signal?.aborted) break; // stopping: leave no file behind a `systemctl stop`
     writeStatus({ node, role: 'cc', state: code === 0 ? 'following' : 'failing', at: stamp(), exit_code: code, last_changes: changes });
-    await sleep(Math.max(0, everyMs - (Date.now() - started)), o.signal);
+    await sleep(Math.max(0, everyMs - (Date.now() - started)), o.signal).catch(() => {}); // stopping: the loop sees the signal
   }
 }

@@ -4,7 +4,7 @@ import { posix } from 'node:path';
 import { TaskFailed } from '../core/errors.js';
 import { argvToShell, quote } from '../core/shell.js';
 import type { TaskContext, Vars } from '../core/types.js';
-import { definePlugin, exactlyOne } from './define.js';
+import { definePlugin, exactlyOne } from '../kit/index.js';
 
 export interface CommandParams {
   cmd?: string;

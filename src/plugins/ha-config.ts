@@ -6,9 +6,9 @@ import { posix } from 'node:path';
 import { TaskFailed } from '../core/errors.js';
 import { quote } from '../core/shell.js';
 import type { Change, Transport, Vars } from '../core/types.js';
-import { definePlugin } from './define.js';
+import { definePlugin, runOrFail } from '../kit/index.js';
 import { HA_PATHS, cronFor, flavourFor, nodeTypeOf, roleWord, type Flavour, type NodeType, ROLE_WORDS } from './ha/flavour.js';
-import { parseProbe, readFilesScript, rewriteLines, runOrFail } from './ha/probe.js';
+import { parseProbe, readFilesScript, rewriteLines } from './ha/probe.js';
 import { getHaConfig, pyJson, updateHaConfig } from './ha/sysconfd.js';
 
 export interface HaConfigParams {

@@ -4,7 +4,7 @@
 import { TaskFailed } from '../core/errors.js';
 import { quote } from '../core/shell.js';
 import type { Change, Vars } from '../core/types.js';
-import { definePlugin } from './define.js';
+import { definePlugin } from '../kit/index.js';
 import { HA_PATHS, flavourFor, nodeTypeOf, ROLE_WORDS } from './ha/flavour.js';
 import { parseProbe, readFilesScript } from './ha/probe.js';
 import { pyJson } from './ha/sysconfd.js';

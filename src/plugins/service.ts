@@ -5,7 +5,7 @@
 import { TaskFailed } from '../core/errors.js';
 import { quote } from '../core/shell.js';
 import type { Change, TaskContext, Transport, Vars } from '../core/types.js';
-import { definePlugin, sleep } from './define.js';
+import { commandFailed, definePlugin, runOrFail, sleep } from '../kit/index.js';
 import { HA_PATHS, SERVICE_GROUPS, flavourFor, type Flavour } from './ha/flavour.js';
 
 type State = 'started' | 'stopped' | 'restarted' | 'enabled' | 'disabled';
@@ -106,10 +106,7 @@ export const service = definePlugin<ServiceParams>({
       summary: `${verb} ${target.name === 'standby-services' ? 'the standby services' : target.name} (${cmd})`,
       apply: async () => {
         const r = await t.exec(`PATH="$PATH:/usr/sbin:/sbin"; ${cmd}`);
-        if (r.code !== 0) {
-          const why = (r.stderr.trim() || r.stdout.trim()).split('\n').pop() || '';
-          throw new TaskFailed(`${cmd} exited with ${r.code}${why ? `: ${why}` : ''}`, { rc: r.code, stdout: r.stdout, stderr: r.stderr });
-        }
+        if (r.code !== 0) throw commandFailed(cmd, r);
         const after = wait && p.ready ? await waitReady(t, target, p, ctx) : await readStatus(t, target);
         return resultOf(target, after);
       },
@@ -226,14 +223,13 @@ async function readStatus(t: Transport, target: Target): Promise<Status> {
         `if [ -e ${quote(f.disabledFlag)} ]; then echo '@disabled'; ${tool} status ${f.telephonyGroup} | sed 's/^/@telephony/'; fi`,
         'exit 0',
       ].join('\n');
-      const r = await t.exec(script);
-      if (r.code !== 0) throw new TaskFailed(`cannot read the status of ${describe(target)} on ${t.hostName}: ${r.stderr.trim() || `exit ${r.code}`}`);
-      const lines = r.stdout.split('\n');
+      const stdout = await runOrFail(t, script, `read the status of ${describe(target)}`);
+      const lines = stdout.split('\n');
       const units = parseServiceStatus(lines.filter((l) => !l.startsWith('@')).join('\n'));
-      const rc = Number(/^@rc (\d+)$/m.exec(r.stdout)?.[1] ?? 0);
+      const rc = Number(/^@rc (\d+)$/m.exec(stdout)?.[1] ?? 0);
       const disabled = lines.includes('@disabled');
       const telephony = Object.keys(parseServiceStatus(lines.filter((l) => l.startsWith('@telephony')).map((l) => l.slice('@telephony'.length)).join('\n')));
-      if (!Object.keys(units).length) throw new TaskFailed(`${tool} status ${group} on ${t.hostName} listed no unit`, { stdout: r.stdout });
+      if (!Object.keys(units).length) throw new TaskFailed(`${tool} status ${group} on ${t.hostName} listed no unit`, { stdout });
       const expected = Object.keys(units).filter((u) => !(disabled && telephony.includes(u)));
       if (target.kind === 'standby') {
         return {
@@ -259,9 +255,8 @@ async function readStatus(t: Transport, target: Target): Promise<Status> {
       return { units: { [target.name]: st }, running: st === 'running', stopped: st !== 'running', enabled: enabled.trim() === 'enabled' };
     }
     case 'dcomp': {
-      const r = await t.exec(`${target.tool} ps`);
-      if (r.code !== 0) throw new TaskFailed(`${target.tool} ps failed on ${t.hostName}: ${r.stderr.trim() || `exit ${r.code}`}`);
-      const row = r.stdout.split('\n').slice(1).map((l) => l.trim().split(/\s{2,}|\s(?=\S)/)).find((cols) => cols[2] === target.name);
+      const stdout = await runOrFail(t, `${target.tool} ps`, `run ${target.tool} ps`);
+      const row = stdout.split('\n').slice(1).map((l) => l.trim().split(/\s{2,}|\s(?=\S)/)).find((cols) => cols[2] === target.name);
       if (!row) throw new TaskFailed(`${target.tool} has no service ${target.name} on ${t.hostName}`);
       const st = row.slice(3).join(' ').startsWith('Up') ? 'running' : 'stopped';
       return { units: { [target.name]: st }, running: st === 'running', stopped: st !== 'running' };

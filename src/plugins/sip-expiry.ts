@@ -2,7 +2,7 @@
 // database's staticsip table, read and written through PostgreSQL over the SSH connection.
 import { TaskFailed } from '../core/errors.js';
 import type { Vars } from '../core/types.js';
-import { definePlugin } from './define.js';
+import { definePlugin } from '../kit/index.js';
 import { dbOptionsOf, dbSchemaProperties, withDb, type Db, type DbParams } from './ha/db.js';
 import { flavourFor, nodeTypeOf, type Flavour, type SipExpiry, ROLE_WORDS } from './ha/flavour.js';
 

@@ -7,7 +7,7 @@ import type { Vars } from '../../src/core/types.js';
 import { FLAVOURS, REPLICATION_EXCLUDED } from '../../src/plugins/ha/flavour.js';
 import type { Catalog } from '../../src/plugins/pg-replicate/compare.js';
 import { tableSpec, keyMatch, checkSchemas } from '../../src/plugins/pg-replicate/compare.js';
-import { guardProblems, parseProbe } from '../../src/plugins/pg-replicate/guards.js';
+import { guardProblems, parseNodeState } from '../../src/plugins/pg-replicate/guards.js';
 import { checkLocale, pgReplicate, replicatedSequences, truncatableSet } from '../../src/plugins/pg-replicate/index.js';
 import { parseItemised, rsync, rsyncCommand } from '../../src/plugins/rsync/index.js';
 import {
@@ -140,11 +140,11 @@ const guardCases: TwoHostCase[] = [
 for (const c of guardCases) test(`pg-replicate: ${c.title}`, (t) => runTwo(t, c));
 
 test('pg-replicate: probe parsing and guard rules as data', (t) => {
-  const s = parseProbe('sb', probe(SLAVE, ['is-secondary', 'disabled'], STOPPED), true);
+  const s = parseNodeState('sb', probe(SLAVE, ['is-secondary', 'disabled'], STOPPED), true);
   t.like(s, { nodeType: 'slave', secondary: true, primary: false, disabledFlag: true, asteriskRunning: false });
-  const m = parseProbe('m', probe(MASTER, ['is-primary']), false);
+  const m = parseNodeState('m', probe(MASTER, ['is-primary']), false);
   t.deepEqual(guardProblems(m, s, FLAVOURS.xivo, FLAVOURS.xivo), []);
-  t.is(parseProbe('x', probe('not json', []), false).nodeType, 'unknown');
+  t.is(parseNodeState('x', probe('not json', []), false).nodeType, 'unknown');
   t.is(guardProblems(m, { ...s, asteriskRunning: true }, FLAVOURS.xivo, FLAVOURS.xivo).length, 1);
 });
 

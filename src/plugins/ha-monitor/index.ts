@@ -6,7 +6,7 @@
 import { TaskFailed } from '../../core/errors.js';
 import { HOST_ADDRESS, quote } from '../../core/shell.js';
 import type { Change, Plan, TaskContext, Transport, Vars } from '../../core/types.js';
-import { definePlugin, sleep } from '../define.js';
+import { commandFailed, definePlugin, sleep } from '../../kit/index.js';
 import { HA_PATHS, flavourFor, type Flavour } from '../ha/flavour.js';
 import { parseServiceStatus } from '../service.js';
 import { decide, describe, standbyDecision, type Action, type Verdict } from './decide.js';
@@ -244,10 +244,7 @@ async function planStandby(p: HaMonitorParams, ctx: TaskContext, f: Flavour, rol
     summary: `${d.change} the standby services (${cmd}): ${d.change === 'start' ? 'the main is down' : 'the main serves'}`,
     apply: async () => {
       const out = await t.exec(`PATH="$PATH:/usr/sbin:/sbin"; ${cmd}`);
-      if (out.code !== 0) {
-        const why = (out.stderr.trim() || out.stdout.trim()).split('\n').pop() || '';
-        throw new TaskFailed(`${cmd} exited with ${out.code}${why ? `: ${why}` : ''}`, { rc: out.code, stdout: out.stdout, stderr: out.stderr });
-      }
+      if (out.code !== 0) throw commandFailed(cmd, out);
       return { applied: cmd };
     },
   };
@@ -415,7 +412,7 @@ async function planCc(p: HaMonitorParams, ctx: TaskContext): Promise<Plan> {
           const r = await t.exec(cmd);
           if (r.code !== 0) {
             await writeLog(`Nginx failed to ${verb}`);
-            throw new TaskFailed(`${cmd} exited with ${r.code}: ${(r.stderr.trim() || r.stdout.trim()).split('\n').pop() ?? ''}`, { rc: r.code });
+            throw commandFailed(cmd, r);
           }
           await writeLog(`Nginx ${want ? 'started' : 'stopped'}`);
           return { nginx: want ? 'running' : 'stopped' };

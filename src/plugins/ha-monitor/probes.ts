@@ -14,7 +14,7 @@ import tls from 'node:tls';
 import { isHostAddress, quote } from '../../core/shell.js';
 import type { Transport } from '../../core/types.js';
 import { reason } from '../wait-for/probes.js';
-import { bounded } from '../lib/bounded.js';
+import { bounded } from '../../kit/index.js';
 
 export type ProbeName = 'ssh' | 'sip' | 'db' | 'http';
 export type Vantage = 'standby' | 'cc' | 'control';

@@ -1,8 +1,6 @@
 // Small shell probes shared by the HA plugins: several files and flags read in one exec, bytes as
 // base64 so that anything survives the text channel.
-import { TaskFailed } from '../../core/errors.js';
 import { quote } from '../../core/shell.js';
-import type { Transport } from '../../core/types.js';
 
 /** Shell lines printing `F<TAB>path<TAB>base64` for a regular file and `A<TAB>path` otherwise. */
 export function readFilesScript(paths: string[]): string {
@@ -22,25 +20,6 @@ export function parseProbe(stdout: string): { files: Map<string, Buffer | null>;
     else if (line !== '') lines.push(line);
   }
   return { files, lines };
-}
-
-export async function runProbe(transport: Transport, script: string, what: string): Promise<{ files: Map<string, Buffer | null>; lines: string[] }> {
-  const r = await transport.exec(script);
-  if (r.code !== 0) throw new TaskFailed(`cannot read ${what} on ${transport.hostName}: ${r.stderr.trim() || `exit ${r.code}`}`);
-  return parseProbe(r.stdout);
-}
-
-/** Runs a shell script as a change; fails with its stderr. */
-export async function runOrFail(transport: Transport, script: string, what: string): Promise<string> {
-  const r = await transport.exec(script);
-  if (r.code !== 0) {
-    throw new TaskFailed(`cannot ${what} on ${transport.hostName}: ${(r.stderr.trim() || r.stdout.trim()).split('\n').pop() || `exit ${r.code}`}`, {
-      rc: r.code,
-      stdout: r.stdout,
-      stderr: r.stderr,
-    });
-  }
-  return r.stdout;
 }
 
 /** The file's lines without those starting with prefix, plus `append`; unchanged bytes when nothing moves (as sysconfd's sed + append). */

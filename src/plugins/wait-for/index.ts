@@ -2,7 +2,7 @@
 // Waiting is a read, so it happens inside plan() and the task never reports "changed".
 import { TaskFailed } from '../../core/errors.js';
 import type { TaskContext } from '../../core/types.js';
-import { definePlugin, exactlyOne, sleep } from '../define.js';
+import { definePlugin, exactlyOne, sleep } from '../../kit/index.js';
 import { commandSucceeds, pathState, portOpen, reason, urlReady, type Attempt } from './probes.js';
 
 export interface WaitForParams {

@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { quote } from '../../core/shell.js';
 import type { Transport } from '../../core/types.js';
-import { bounded as boundedMs } from '../lib/bounded.js';
+import { bounded as boundedMs } from '../../kit/index.js';
 
 /** wait-for speaks in seconds. */
 const bounded = <T>(p: Promise<T>, ms: number, late?: (v: T) => void) =>
