@@ -5,6 +5,6 @@ export { defineFact } from './facts.js';
 export { commandFailed, failureLine, runOrFail } from './run.js';
 export { standbyFor, standbyPeer } from './standby.js';
 export { sleep } from '../core/sleep.js';
-export { bounded, NoAnswer } from './bounded.js';
+export { bounded, NoAnswer, whyNoConnection } from './network.js';
 export { TaskFailed } from '../core/errors.js';
 export { quote } from '../core/shell.js';

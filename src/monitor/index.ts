@@ -8,7 +8,7 @@ import { loadInventory, type Inventory } from '../core/inventory.js';
 import { runPlaybook } from '../core/run.js';
 import { sleep } from '../core/sleep.js';
 import { createTransport } from '../core/transport/pool.js';
-import type { Reporter, RunEvent, Transport } from '../core/types.js';
+import type { Plugin, Reporter, RunEvent, Transport } from '../core/types.js';
 import { direct, sipProbeDirect, sipProbeScript, sipVerdict, sshProbe } from '../plugins/ha-monitor/probes.js';
 import { DEFAULTS, START, step, type Memory, type Round, type Settings, type WitnessView } from './standby.js';
 
@@ -19,6 +19,8 @@ const PAUSE_MAX_MS = 15 * 60_000;
 
 export interface MonitorOptions {
   inventory: string;
+  /** The built-in plugins the playbooks it runs use (handed in by the CLI). */
+  plugins: Plugin[];
   /** Stop after this many rounds (tests); default: forever. */
   rounds?: number;
   signal?: AbortSignal;
@@ -99,7 +101,7 @@ async function play(o: MonitorOptions, log: (l: string) => void, name: string, e
   log(`running ${name}${extraVars.length ? ` -e ${extraVars.join(' -e ')}` : ''}`);
   const started = Date.now();
   const code = await withRunSignal(o.signal, (signal) => runPlaybook(
-    { playbook, inventory: o.inventory, extraVars, lockWaitSeconds: 30, signal },
+    { playbook, plugins: o.plugins, inventory: o.inventory, extraVars, lockWaitSeconds: 30, signal },
     { reporter: () => journalReporter(log, name) },
   )).catch((e: Error) => {
     log(`${name} could not run: ${e.message}`);
@@ -188,7 +190,7 @@ async function ccLoop(o: MonitorOptions, inv: Inventory, node: string, log: (l: 
     const started = Date.now();
     const changes: string[] = [];
     const code = await withRunSignal(o.signal, (signal) => runPlaybook(
-      { playbook: join(dirname(o.inventory), 'playbooks', 'cc-follow.yml'), inventory: o.inventory, lockWaitSeconds: 5, signal },
+      { playbook: join(dirname(o.inventory), 'playbooks', 'cc-follow.yml'), plugins: o.plugins, inventory: o.inventory, lockWaitSeconds: 5, signal },
       { reporter: () => journalReporter((l) => changes.push(l), 'cc-follow.yml') },
     )).catch((e: Error) => { changes.push(`cc-follow.yml could not run: ${e.message}`); return 4; });
     for (const l of changes) log(`[RESILIENCE] ${l}`);

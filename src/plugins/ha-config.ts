@@ -7,9 +7,9 @@ import { TaskFailed } from '../core/errors.js';
 import { quote } from '../core/shell.js';
 import type { Change, Transport, Vars } from '../core/types.js';
 import { definePlugin, runOrFail } from '../kit/index.js';
-import { HA_PATHS, cronFor, flavourFor, nodeTypeOf, roleWord, type Flavour, type NodeType, ROLE_WORDS } from './ha/flavour.js';
-import { parseProbe, readFilesScript, rewriteLines } from './ha/probe.js';
-import { getHaConfig, pyJson, updateHaConfig } from './ha/sysconfd.js';
+import { HA_PATHS, cronFor, flavourFor, nodeTypeOf, roleWord, type Flavour, type NodeType, ROLE_WORDS } from '../xivo/flavour.js';
+import { parseProbe, readFilesScript, rewriteLines } from '../xivo/files.js';
+import { getHaConfig, pyJson, updateHaConfig } from '../xivo/sysconfd.js';
 
 export interface HaConfigParams {
   node_type: 'main' | 'standby' | 'disabled' | 'master' | 'slave';

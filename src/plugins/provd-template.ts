@@ -5,9 +5,9 @@ import { TaskFailed } from '../core/errors.js';
 import { quote } from '../core/shell.js';
 import type { Change, Vars } from '../core/types.js';
 import { definePlugin } from '../kit/index.js';
-import { HA_PATHS, flavourFor, nodeTypeOf, ROLE_WORDS } from './ha/flavour.js';
-import { parseProbe, readFilesScript } from './ha/probe.js';
-import { pyJson } from './ha/sysconfd.js';
+import { HA_PATHS, flavourFor, nodeTypeOf, ROLE_WORDS } from '../xivo/flavour.js';
+import { parseProbe, readFilesScript } from '../xivo/files.js';
+import { pyJson } from '../xivo/sysconfd.js';
 
 export interface ProvdTemplateParams {
   node_type: 'main' | 'standby' | 'disabled' | 'master' | 'slave';

@@ -6,7 +6,8 @@ import { TaskFailed } from '../core/errors.js';
 import { quote } from '../core/shell.js';
 import type { Change, TaskContext, Transport, Vars } from '../core/types.js';
 import { commandFailed, definePlugin, runOrFail, sleep } from '../kit/index.js';
-import { HA_PATHS, SERVICE_GROUPS, flavourFor, type Flavour } from './ha/flavour.js';
+import { HA_PATHS, SERVICE_GROUPS, flavourFor, type Flavour } from '../xivo/flavour.js';
+import { parseServiceStatus } from '../xivo/services.js';
 
 type State = 'started' | 'stopped' | 'restarted' | 'enabled' | 'disabled';
 type Tool = 'auto' | 'xivo-service' | 'wazo-service' | 'systemctl' | 'xivocc-dcomp' | 'edge-dcomp' | 'xivo-manage-slave-services';
@@ -196,16 +197,6 @@ async function resolve(p: ServiceParams, flavour: Flavour, t: Transport): Promis
   const wrapper = r.stdout.trim();
   if (wrapper === 'xivocc-dcomp' || wrapper === 'edge-dcomp') return { kind: 'dcomp', tool: wrapper, flavour, name: p.name };
   return { kind: 'systemctl', tool: 'systemctl', flavour, name: p.name };
-}
-
-/** Parses `<tool> status` output (domain.md §10) into {unit: status}. */
-export function parseServiceStatus(stdout: string): Record<string, string> {
-  const units: Record<string, string> = {};
-  for (const line of stdout.split('\n')) {
-    const m = /^\t(running|stopped|failed|unknown)\t\t(\S+)\s*$/.exec(line);
-    if (m) units[m[2]] = m[1];
-  }
-  return units;
 }
 
 async function readStatus(t: Transport, target: Target): Promise<Status> {

@@ -3,8 +3,8 @@
 import { TaskFailed } from '../core/errors.js';
 import type { Vars } from '../core/types.js';
 import { definePlugin } from '../kit/index.js';
-import { dbOptionsOf, dbSchemaProperties, withDb, type Db, type DbParams } from './ha/db.js';
-import { flavourFor, nodeTypeOf, type Flavour, type SipExpiry, ROLE_WORDS } from './ha/flavour.js';
+import { dbOptionsOf, dbSchemaProperties, withDb, type Db, type DbParams } from '../xivo/db.js';
+import { flavourFor, nodeTypeOf, type Flavour, type SipExpiry, ROLE_WORDS } from '../xivo/flavour.js';
 
 export interface SipExpiryParams extends DbParams {
   state?: 'on' | 'off';

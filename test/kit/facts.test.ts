@@ -4,7 +4,7 @@ import test from 'ava';
 import { readFact } from '../../src/core/facts.js';
 import { FakeTransport } from '../../src/core/transport/fake.js';
 import type { Fact } from '../../src/core/types.js';
-import { FLAVOURS } from '../../src/plugins/ha/flavour.js';
+import { FLAVOURS } from '../../src/xivo/flavour.js';
 import { fileState } from '../../src/plugins/file/state.js';
 import { nodeState } from '../../src/plugins/pg-replicate/guards.js';
 

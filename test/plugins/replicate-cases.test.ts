@@ -4,7 +4,7 @@
 import test from 'ava';
 import { FakeTransport, type FakeRule } from '../../src/core/transport/fake.js';
 import type { Vars } from '../../src/core/types.js';
-import { FLAVOURS, REPLICATION_EXCLUDED } from '../../src/plugins/ha/flavour.js';
+import { FLAVOURS, REPLICATION_EXCLUDED } from '../../src/xivo/flavour.js';
 import type { Catalog } from '../../src/plugins/pg-replicate/compare.js';
 import { tableSpec, keyMatch, checkSchemas } from '../../src/plugins/pg-replicate/compare.js';
 import { guardProblems, parseNodeState } from '../../src/plugins/pg-replicate/guards.js';

@@ -7,8 +7,8 @@ import { TaskFailed } from '../../core/errors.js';
 import { HOST_ADDRESS, quote } from '../../core/shell.js';
 import type { Change, Plan, TaskContext, Transport, Vars } from '../../core/types.js';
 import { commandFailed, definePlugin, sleep } from '../../kit/index.js';
-import { HA_PATHS, flavourFor, type Flavour } from '../ha/flavour.js';
-import { parseServiceStatus } from '../service.js';
+import { HA_PATHS, flavourFor, type Flavour } from '../../xivo/flavour.js';
+import { parseServiceStatus } from '../../xivo/services.js';
 import { decide, describe, standbyDecision, type Action, type Verdict } from './decide.js';
 import { dbProbe, direct, httpProbe, sipProbeDirect, sipProbeVia, sshProbe, viaTransport, type ProbeName, type ProbeResult } from './probes.js';
 

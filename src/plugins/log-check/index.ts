@@ -6,7 +6,7 @@ import { TaskFailed } from '../../core/errors.js';
 import { quote } from '../../core/shell.js';
 import type { TaskContext, Transport, Vars } from '../../core/types.js';
 import { definePlugin } from '../../kit/index.js';
-import { flavourFor } from '../ha/flavour.js';
+import { flavourFor } from '../../xivo/flavour.js';
 import { NAMED_PATTERNS, namedRegex } from './patterns.js';
 import { judge, matching, parseLines, sinceMs, type Expectation, type LogLine } from './parse.js';
 

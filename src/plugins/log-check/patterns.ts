@@ -1,7 +1,7 @@
 // The log lines the seeds tell operators to watch (seed 000 "Logging"; the lab README for xuc), as
 // named patterns: each knows where its lines are, so `log-check: {named: xuc_ready, wait: true}` is a
 // whole task. `{address}` narrows a pattern to one PBX address (the `address` param).
-import type { Flavour } from '../ha/flavour.js';
+import type { Flavour } from '../../xivo/flavour.js';
 
 export interface NamedPattern {
   /** A regular expression; `{address}` is replaced by the escaped `address` param (any address when omitted). */

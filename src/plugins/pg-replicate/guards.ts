@@ -4,7 +4,7 @@
 import { quote } from '../../core/shell.js';
 import type { Fact } from '../../core/types.js';
 import { defineFact } from '../../kit/index.js';
-import { HA_PATHS, roleWord, type Flavour, type NodeType } from '../ha/flavour.js';
+import { HA_PATHS, roleWord, type Flavour, type NodeType } from '../../xivo/flavour.js';
 
 export interface NodeState {
   host: string;

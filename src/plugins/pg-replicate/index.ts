@@ -7,7 +7,7 @@ import type pg from 'pg';
 import { TaskFailed } from '../../core/errors.js';
 import type { Change, Diff, Vars } from '../../core/types.js';
 import { definePlugin, standbyFor, standbyPeer } from '../../kit/index.js';
-import { flavourFor, REPLICATION_EXCLUDED } from '../ha/flavour.js';
+import { flavourFor, REPLICATION_EXCLUDED } from '../../xivo/flavour.js';
 import { checkSchemas, readCatalog, sequenceValues, tableSpec, type Catalog } from './compare.js';
 import { Copier } from './copier.js';
 import { closeDb, openDb, type DbTarget } from './db.js';

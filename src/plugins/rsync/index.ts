@@ -7,7 +7,7 @@ import { TaskFailed } from '../../core/errors.js';
 import { argvToShell, HOST_ADDRESS, isHostAddress, quote, rsyncQuote } from '../../core/shell.js';
 import type { Change, TaskContext, Transport, Vars } from '../../core/types.js';
 import { definePlugin, runOrFail, standbyFor, standbyPeer } from '../../kit/index.js';
-import { flavourFor, HA_PATHS, type Flavour } from '../ha/flavour.js';
+import { flavourFor, HA_PATHS, type Flavour } from '../../xivo/flavour.js';
 
 export interface RsyncParams {
   dest?: string;

@@ -1,6 +1,6 @@
 // Small shell probes shared by the HA plugins: several files and flags read in one exec, bytes as
 // base64 so that anything survives the text channel.
-import { quote } from '../../core/shell.js';
+import { quote } from '../core/shell.js';
 
 /** Shell lines printing `F<TAB>path<TAB>base64` for a regular file and `A<TAB>path` otherwise. */
 export function readFilesScript(paths: string[]): string {
