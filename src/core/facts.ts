@@ -15,6 +15,7 @@ export function lastLine(r: ExecResult): string {
 
 export async function readFact<T>(transport: Transport, fact: Fact<T>): Promise<T> {
   const r = await transport.exec(fact.command);
+  if (r.code === 3 && fact.missing !== undefined) throw new TaskFailed(`${r.stderr.trim()} on ${transport.hostName}`, undefined, fact.missing);
   if (r.code !== 0) throw new TaskFailed(`cannot read ${fact.what} on ${transport.hostName}: ${failureLine(r)}`);
   return fact.parse(r.stdout);
 }

@@ -131,6 +131,11 @@ export interface Fact<T> {
   what: string;
   command: string;
   parse(stdout: string): T;
+  /**
+   * The hint when the command exits 3, which facts use for "what I read is not installed here": the
+   * task then fails with the command's stderr ("no PostgreSQL cluster under ...") and this hint.
+   */
+  missing?: string;
 }
 
 export interface TaskContext {

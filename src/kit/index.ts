@@ -2,7 +2,7 @@
 // with. The contract itself (Plugin, Plan, Change, TaskContext, Fact) is `haplay/types`.
 export { definePlugin, exactlyOne } from './define.js';
 export { defineFact } from './facts.js';
-export { commandFailed, failureLine, runOrFail } from './run.js';
+export { commandFailed, failureLine, lastLine, runOrFail } from './run.js';
 export { standbyFor, standbyPeer } from './standby.js';
 export { sleep } from '../core/sleep.js';
 export { bounded, NoAnswer, whyNoConnection } from './network.js';

@@ -3,7 +3,7 @@ import { TaskFailed } from '../core/errors.js';
 import { failureLine, lastLine } from '../core/facts.js';
 import type { ExecOptions, ExecResult, Transport } from '../core/types.js';
 
-export { failureLine };
+export { failureLine, lastLine };
 
 /**
  * Runs `script`; on a non-zero exit fails with "cannot WHAT on HOST: last line of stderr" and the

@@ -5,10 +5,10 @@
 import { posix } from 'node:path';
 import { TaskFailed } from '../core/errors.js';
 import { quote } from '../core/shell.js';
-import type { Change, Transport, Vars } from '../core/types.js';
-import { definePlugin, runOrFail } from '../kit/index.js';
+import type { Change, Fact, Transport, Vars } from '../core/types.js';
+import { defineFact, definePlugin, runOrFail } from '../kit/index.js';
 import { HA_PATHS, cronFor, flavourFor, nodeTypeOf, roleWord, type Flavour, type NodeType, ROLE_WORDS } from '../xivo/flavour.js';
-import { parseProbe, readFilesScript, rewriteLines } from '../xivo/files.js';
+import { parseFiles, readFilesScript, rewriteLines } from '../xivo/files.js';
 import { getHaConfig, pyJson, updateHaConfig } from '../xivo/sysconfd.js';
 
 export interface HaConfigParams {
@@ -117,7 +117,7 @@ export const haConfig = definePlugin<HaConfigParams>({
     const t = ctx.transport;
 
     const [cur, sysconfd] = await Promise.all([
-      probe(t, flavour, type !== 'slave'),
+      ctx.fact(haState(flavour, type !== 'slave')),
       p.prefer_sysconfd ? getHaConfig(t) : Promise.resolve(null),
     ]);
     const want = desiredState(flavour, type, remote, cur, p.cron);
@@ -148,7 +148,7 @@ export const haConfig = definePlugin<HaConfigParams>({
         if (!p.cron) {
           await runOrFail(t, `rm -f -- ${quote(HA_PATHS.cronMain)} ${quote(HA_PATHS.cronStandby)}`, 'remove the upstream HA cron files');
         }
-        const after = await probe(t, flavour, type !== 'slave');
+        const after = await ctx.fact(haState(flavour, type !== 'slave'));
         const left = differences(after, desiredState(flavour, type, remote, after, p.cron), flavour, t, false);
         if (left.length) {
           throw new TaskFailed(
@@ -192,7 +192,8 @@ function desiredState(flavour: Flavour, type: NodeType, remote: string, cur: Cur
   };
 }
 
-async function probe(t: Transport, flavour: Flavour, checkServices: boolean): Promise<Current> {
+/** The node's HA files, sentinels and (unless a standby is wanted) whether its telephony runs. */
+function haState(flavour: Flavour, checkServices: boolean): Fact<Current> {
   const cronMain = HA_PATHS.cronMain;
   const cronStandby = HA_PATHS.cronStandby;
   const script = [
@@ -212,10 +213,11 @@ async function probe(t: Transport, flavour: Flavour, checkServices: boolean): Pr
       : "echo 'T\tunchecked'",
     'exit 0',
   ].join('\n');
-  const r = await t.exec(script);
-  if (r.code === 3) throw new TaskFailed(`${r.stderr.trim()} on ${t.hostName}`, undefined, 'is PostgreSQL installed?');
-  if (r.code !== 0) throw new TaskFailed(`cannot read the HA state of ${t.hostName}: ${r.stderr.trim() || `exit ${r.code}`}`);
-  const parsed = parseProbe(r.stdout);
+  return defineFact({ what: 'the HA state', command: script, parse: parseHaState, missing: 'is PostgreSQL installed?' });
+}
+
+function parseHaState(stdout: string): Current {
+  const parsed = parseFiles(stdout);
   let pgDir = '';
   let telephony = 'unchecked';
   let primary = false;

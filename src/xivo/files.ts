@@ -1,4 +1,4 @@
-// Small shell probes shared by the HA plugins: several files and flags read in one exec, bytes as
+// Several files and flags of a XiVO/Wazo node read in one exec (the HA plugins' facts), bytes as
 // base64 so that anything survives the text channel.
 import { quote } from '../core/shell.js';
 
@@ -9,8 +9,8 @@ export function readFilesScript(paths: string[]): string {
     .join('\n');
 }
 
-/** Lines of a probe's output that are not file lines, and the files by path (null: absent). */
-export function parseProbe(stdout: string): { files: Map<string, Buffer | null>; lines: string[] } {
+/** Lines of the output that are not file lines, and the files by path (null: absent). */
+export function parseFiles(stdout: string): { files: Map<string, Buffer | null>; lines: string[] } {
   const files = new Map<string, Buffer | null>();
   const lines: string[] = [];
   for (const line of stdout.split('\n')) {

@@ -5,8 +5,8 @@
 // same [RESILIENCE] syslog lines. Probing is a read (in plan); starting/stopping is the change.
 import { TaskFailed } from '../../core/errors.js';
 import { HOST_ADDRESS, quote } from '../../core/shell.js';
-import type { Change, Plan, TaskContext, Transport, Vars } from '../../core/types.js';
-import { commandFailed, definePlugin, sleep } from '../../kit/index.js';
+import type { Change, Fact, Plan, TaskContext, Transport, Vars } from '../../core/types.js';
+import { commandFailed, defineFact, definePlugin, failureLine, sleep } from '../../kit/index.js';
 import { HA_PATHS, flavourFor, type Flavour } from '../../xivo/flavour.js';
 import { parseServiceStatus } from '../../xivo/services.js';
 import { decide, describe, standbyDecision, type Action, type Verdict } from './decide.js';
@@ -142,7 +142,7 @@ interface StandbyState {
   stopped: boolean;
 }
 
-export function standbyProbeScript(f: Flavour): string {
+function standbyStateScript(f: Flavour): string {
   return [
     'PATH="$PATH:/usr/sbin:/sbin"',
     `if [ -f ${HA_PATHS.haConf} ]; then printf '@ha '; tr -d '\\n' < ${HA_PATHS.haConf}; echo; fi`,
@@ -153,7 +153,12 @@ export function standbyProbeScript(f: Flavour): string {
   ].join('\n');
 }
 
-export function parseStandbyProbe(stdout: string): StandbyState {
+/** The standby's role, sentinels and telephony, read on the node the task runs on. */
+export function standbyState(f: Flavour): Fact<StandbyState> {
+  return defineFact({ what: 'the HA state', command: standbyStateScript(f), parse: parseStandbyState });
+}
+
+export function parseStandbyState(stdout: string): StandbyState {
   const lines = stdout.split('\n');
   const haLine = lines.find((l) => l.startsWith('@ha '));
   let ha: StandbyState['ha'] = null;
@@ -180,9 +185,7 @@ export function parseStandbyProbe(stdout: string): StandbyState {
 
 async function planStandby(p: HaMonitorParams, ctx: TaskContext, f: Flavour, role: 'auto' | 'standby' | 'main'): Promise<Plan> {
   const t = ctx.transport;
-  const r = await t.exec(standbyProbeScript(f));
-  if (r.code !== 0) throw new TaskFailed(`cannot read the HA state of ${t.hostName}: ${r.stderr.trim() || `exit ${r.code}`}`);
-  const st = parseStandbyProbe(r.stdout);
+  const st = await ctx.fact(standbyState(f));
   const nodeType = st.ha?.node_type ?? 'disabled';
   const telephony = { running: st.running, stopped: st.stopped, disabled: st.disabled, units: st.units };
   if (role === 'main' || (role === 'auto' && nodeType !== 'slave')) {
@@ -394,7 +397,7 @@ async function planCc(p: HaMonitorParams, ctx: TaskContext): Promise<Plan> {
     : `no linked PBX is active (${views.map((v) => `${v.name}: ${v.answered ? (v.sip ? 'answers' : 'SIP silent') : v.detail}`).join('; ')})`;
   const writeLog = async (nginxLine: string) => {
     const r = await t.exec(syslogScript(p.syslog, ccLogLines(views, nginxLine)));
-    if (r.code !== 0) ctx.warn(`cannot append to ${p.syslog} on ${t.hostName}: ${r.stderr.trim() || `exit ${r.code}`}`);
+    if (r.code !== 0) ctx.warn(`cannot append to ${p.syslog} on ${t.hostName}: ${failureLine(r)}`);
   };
   if (want === nginx.running || p.action === 'report') {
     const state = nginx.running ? 'started' : 'stopped';

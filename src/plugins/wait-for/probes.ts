@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { quote } from '../../core/shell.js';
 import type { Transport } from '../../core/types.js';
-import { bounded as boundedMs, whyNoConnection } from '../../kit/index.js';
+import { bounded as boundedMs, lastLine, whyNoConnection } from '../../kit/index.js';
 
 /** wait-for speaks in seconds. */
 const bounded = <T>(p: Promise<T>, ms: number, late?: (v: T) => void) =>
@@ -98,7 +98,7 @@ export function commandSucceeds(t: Transport, command: string): Attempt {
   return async (budgetMs) => {
     const r = await t.exec(command, { timeoutMs: Math.max(budgetMs, 1) });
     if (r.code === 0) return null;
-    const why = r.stderr.trim().split('\n').pop() || r.stdout.trim().split('\n').pop();
+    const why = lastLine(r);
     return `exit ${r.code}${why ? `: ${why}` : ''}`;
   };
 }
