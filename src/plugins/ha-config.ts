@@ -193,7 +193,7 @@ function desiredState(flavour: Flavour, type: NodeType, remote: string, cur: Cur
 }
 
 /** The node's HA files, sentinels and (unless a standby is wanted) whether its telephony runs. */
-function haState(flavour: Flavour, checkServices: boolean): Fact<Current> {
+export function haState(flavour: Flavour, checkServices: boolean): Fact<Current> {
   const cronMain = HA_PATHS.cronMain;
   const cronStandby = HA_PATHS.cronStandby;
   const script = [

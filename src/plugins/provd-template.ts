@@ -142,7 +142,7 @@ export function serializeLike(original: string, parsed: unknown, updated: unknow
 }
 
 /** ha.conf and the provd configs in scope (`default`, or every config of the jsondb folder). */
-function provdConfigs(dir: string, scope: string): Fact<Map<string, Buffer | null>> {
+export function provdConfigs(dir: string, scope: string): Fact<Map<string, Buffer | null>> {
   const command = [
     readFilesScript([HA_PATHS.haConf]),
     `[ -d ${quote(dir)} ] || { printf 'no directory %s\\n' ${quote(dir)} >&2; exit 3; }`,
