@@ -9,7 +9,7 @@ import { runPlaybook } from '../core/run.js';
 import { sleep } from '../core/sleep.js';
 import { createTransport } from '../core/transport/pool.js';
 import type { Plugin, Reporter, RunEvent, Transport } from '../core/types.js';
-import { direct, sipProbeDirect, sipProbeScript, sipVerdict, sshProbe } from '../plugins/ha-monitor/probes.js';
+import { direct, sipProbeDirect, sipProbeScript, sipVerdict, sshProbe } from '../xivo/probes.js';
 import { DEFAULTS, START, step, type Memory, type Round, type Settings, type WitnessView } from './standby.js';
 
 export const STATUS_FILE = '/var/lib/haplay/monitor.json';

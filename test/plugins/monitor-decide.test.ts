@@ -1,9 +1,9 @@
 // ha-monitor's decisions as data: probe results in, verdict and the standby's action out.
 import test from 'ava';
 import { decide, standbyDecision, type Action } from '../../src/plugins/ha-monitor/decide.js';
-import type { ProbeName, ProbeResult, Vantage } from '../../src/plugins/ha-monitor/probes.js';
+import type { ProbeName, ProbeResult, Vantage } from '../../src/xivo/probes.js';
 import { pbxActive, ccLogLines, parseStandbyState } from '../../src/plugins/ha-monitor/index.js';
-import { sipVerdict } from '../../src/plugins/ha-monitor/probes.js';
+import { sipVerdict } from '../../src/xivo/probes.js';
 
 const P = (probe: ProbeName, from: Vantage, ok: boolean, detail = ok ? 'answers' : 'no answer within 1500 ms'): ProbeResult => ({ probe, from, ok, ms: ok ? 3 : 1500, detail });
 const all = (from: Vantage, ok: boolean) => (['sip', 'ssh', 'db', 'http'] as ProbeName[]).map((p) => P(p, from, ok));

@@ -10,7 +10,7 @@ import { commandFailed, defineFact, definePlugin, failureLine, sleep } from '../
 import { HA_PATHS, flavourFor, type Flavour } from '../../xivo/flavour.js';
 import { parseServiceStatus } from '../../xivo/services.js';
 import { decide, describe, standbyDecision, type Action, type Verdict } from './decide.js';
-import { dbProbe, direct, httpProbe, sipProbeDirect, sipProbeVia, sshProbe, viaTransport, type ProbeName, type ProbeResult } from './probes.js';
+import { dbProbe, direct, httpProbe, sipProbeDirect, sipProbeVia, sshProbe, viaTransport, type ProbeName, type ProbeResult } from '../../xivo/probes.js';
 
 export interface HaMonitorParams {
   role: 'auto' | 'standby' | 'cc' | 'main';

@@ -11,9 +11,9 @@ import http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { isHostAddress, quote } from '../../core/shell.js';
-import type { Transport } from '../../core/types.js';
-import { bounded, whyNoConnection } from '../../kit/index.js';
+import { isHostAddress, quote } from '../core/shell.js';
+import type { Transport } from '../core/types.js';
+import { bounded, whyNoConnection } from '../kit/index.js';
 
 export type ProbeName = 'ssh' | 'sip' | 'db' | 'http';
 export type Vantage = 'standby' | 'cc' | 'control';
