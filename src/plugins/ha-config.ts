@@ -1,4 +1,4 @@
-// The HA role of one PBX node, as sysconfd's update_ha_config leaves it (domain.md §1): ha.conf,
+// The HA role of one PBX node, as sysconfd's update_ha_config leaves it (its doc below says what): ha.conf,
 // PostgreSQL access for the main's replication, the cron file, the standby services, the sentinel
 // files. Unlike sysconfd it changes only what differs, and restarts PostgreSQL only when its config
 // changed. One probe reads every piece; each piece that differs is one change with its diff.
@@ -96,7 +96,7 @@ export const haConfig = definePlugin<HaConfigParams>({
   name: 'ha-config',
   description: "Set a PBX node's HA role (main, standby, disabled) exactly as sysconfd does, changing only what differs",
   doc: [
-    'Brings the node to the state sysconfd\'s update_ha_config produces (domain.md §1): /etc/xivo/ha.conf as Python\'s json.dump writes it (one line, no final newline), the `host asterisk postgres <main>/32 trust` line of pg_hba.conf and `listen_addresses = \'*\'` of postgresql.conf on a standby only (cluster /etc/postgresql/<newest version>/main), /etc/cron.d/xivo-ha-master (two lines) on a main or xivo-ha-slave (one line) on a standby, the sentinel /var/lib/wazo/is-primary or is-secondary, and on every node that is not a standby the standby services started (xivo-manage-slave-services start, planned only when the telephony is disabled — the flag /var/lib/xivo/disabled or /var/lib/wazo/disabled that `xivo-manage-slave-services stop` leaves — or `<service tool> status xivo|wazo` reports a telephony unit down; the script then applies its own `status all` guard).',
+    'Brings the node to the state sysconfd\'s update_ha_config produces: /etc/xivo/ha.conf as Python\'s json.dump writes it (one line, no final newline), the `host asterisk postgres <main>/32 trust` line of pg_hba.conf and `listen_addresses = \'*\'` of postgresql.conf on a standby only (cluster /etc/postgresql/<newest version>/main), /etc/cron.d/xivo-ha-master (two lines) on a main or xivo-ha-slave (one line) on a standby, the sentinel /var/lib/wazo/is-primary or is-secondary, and on every node that is not a standby the standby services started (xivo-manage-slave-services start, planned only when the telephony is disabled — the flag /var/lib/xivo/disabled or /var/lib/wazo/disabled that `xivo-manage-slave-services stop` leaves — or `<service tool> status xivo|wazo` reports a telephony unit down; the script then applies its own `status all` guard).',
     'PostgreSQL is restarted (systemctl restart postgresql) only when pg_hba.conf or postgresql.conf changed. With --diff every piece shows its before/after.',
     'disabled leaves the node as one that never had HA: no ha.conf (sysconfd answers the same {"node_type": "disabled", "remote_address": ""} for a missing file; an existing file with exactly that content is left alone), no HA line in the PostgreSQL files, no cron file, no sentinel.',
     'sysconfd: when it answers on 127.0.0.1:8668 and prefer_sysconfd is true, the changes are applied by one POST /update_ha_config (sysconfd also restarts PostgreSQL and runs xivo-manage-slave-services start, whatever differs), then the host is read again and must hold the planned state. The plan then says "restart postgresql (sysconfd restarts it on every update)" even when no PostgreSQL file changes.',
@@ -154,7 +154,7 @@ export const haConfig = definePlugin<HaConfigParams>({
           throw new TaskFailed(
             `sysconfd on ${t.hostName} accepted the update, but the host still differs: ${left.map((c) => c.summary).join('; ')}`,
             undefined,
-            'compare the sysconfd version with domain.md §1, or set prefer_sysconfd: false to write the files directly',
+            'compare what sysconfd wrote with what `haplay plugins ha-config` says it must, or set prefer_sysconfd: false to write the files directly',
           );
         }
       })());

@@ -87,7 +87,7 @@ const schema = {
       description:
         "CC: for one CC that serves both sides, the standby PBX it follows when the linked PBX is not active. Default: the host variable `pbx_standby`. Omit it on a site with a main CC and a standby CC (each linked to its own PBX): each then runs nginx only while its PBX serves.",
     },
-    syslog: { type: 'string', pattern: '^/', default: '/var/log/syslog', description: 'CC: where the [RESILIENCE] lines are appended (seed 000: grep xivocc-ha /var/log/syslog).' },
+    syslog: { type: 'string', pattern: '^/', default: '/var/log/syslog', description: 'CC: where the [RESILIENCE] lines are appended, as XiVO CC\'s xivocc-ha-monitoring does (grep xivocc-ha /var/log/syslog).' },
     log_every_run: {
       type: 'boolean',
       default: false,
@@ -102,9 +102,9 @@ export const haMonitor = definePlugin<HaMonitorParams>({
   name: 'ha-monitor',
   description: 'Decide which side serves and enforce it: standby telephony from probes of the main, CC nginx from its PBX\'s HA state',
   doc: [
-    'On a standby, replaces xivo-check-master-status (three pings a minute): each round probes the main with SIP OPTIONS, the SSH banner, PostgreSQL and the HTTPS HA config, from the standby (through its SSH connection) and from the control machine, each bounded by probe_timeout. The main serves when its SIP answers from anywhere; it is down after failures_before_failover rounds in a row without a SIP answer, even when its host still answers (a crashed Asterisk: seed 003\'s limitation does not hold). A standby cut off from a main that answers the control machine does not start its telephony (no split brain), and says so.',
+    'On a standby, replaces xivo-check-master-status (three pings a minute): each round probes the main with SIP OPTIONS, the SSH banner, PostgreSQL and the HTTPS HA config, from the standby (through its SSH connection) and from the control machine, each bounded by probe_timeout. The main serves when its SIP answers from anywhere; it is down after failures_before_failover rounds in a row without a SIP answer, even when its host still answers (a crashed Asterisk, which the upstream ping check misses). A standby cut off from a main that answers the control machine does not start its telephony (no split brain), and says so.',
     'Then, like xivo-manage-slave-services: main down → `xivo-manage-slave-services start` unless the telephony already runs; main serving → `... stop` unless already stopped. The result registers the verdict (main: serving|down|undecided), reason, consecutive_failures, every round\'s probes (probe, from, ok, ms, detail) and the standby\'s telephony before the change.',
-    'On a CC (seed 000\'s xivocc-ha-monitoring): GET https://<pbx>/configmgt/api/2.0/sysconfd/get_ha_config through the PBX\'s nginx, from the CC. The PBX is active when its HA config says `active: true`, or, without that field, when it answered and its SIP answers OPTIONS from the CC (a standby only answers SIP while it serves). nginx runs when the linked PBX (or, with pbx_standby, the standby) is active; the syslog gets `<ts> <host> xivocc-ha: [RESILIENCE] Querying HA status at https://<ip>/configmgt/api/2.0/sysconfd/get_ha_config`, `... HA config shows active=false`, `... Nginx started|stopped|already stopped`. Registered: serving (the PBX the CC follows, or null), serving_since (epoch ms when that PBX\'s asterisk started, to tell whether xuc must be restarted), nginx, pbx (each query).',
+    'On a CC (in place of XiVO CC\'s xivocc-ha-monitoring): GET https://<pbx>/configmgt/api/2.0/sysconfd/get_ha_config through the PBX\'s nginx, from the CC. The PBX is active when its HA config says `active: true`, or, without that field, when it answered and its SIP answers OPTIONS from the CC (a standby only answers SIP while it serves). nginx runs when the linked PBX (or, with pbx_standby, the standby) is active; the syslog gets `<ts> <host> xivocc-ha: [RESILIENCE] Querying HA status at https://<ip>/configmgt/api/2.0/sysconfd/get_ha_config`, `... HA config shows active=false`, `... Nginx started|stopped|already stopped`. Registered: serving (the PBX the CC follows, or null), serving_since (epoch ms when that PBX\'s asterisk started, to tell whether xuc must be restarted), nginx, pbx (each query).',
   ].join('\n\n'),
   schema,
   examples: [
@@ -196,7 +196,7 @@ async function planStandby(p: HaMonitorParams, ctx: TaskContext, f: Flavour, rol
     return { changes: [], result: { role: role === 'main' || nodeType === 'master' ? 'main' : nodeType, node_type: nodeType, telephony }, noop: why };
   }
   if (role === 'auto' && !st.secondary) {
-    // xivo-check-master-status's guard (domain.md §4).
+    // xivo-check-master-status's guard.
     return {
       changes: [],
       result: { role: 'standby', node_type: nodeType, telephony },
