@@ -10,6 +10,7 @@ import { haState } from '../../src/plugins/ha-config.js';
 import { standbyState } from '../../src/plugins/ha-monitor/index.js';
 import { nodeState } from '../../src/plugins/pg-replicate/guards.js';
 import { provdConfigs } from '../../src/plugins/provd-template.js';
+import { pathsToSync } from '../../src/plugins/rsync/index.js';
 
 interface Case {
   title: string;
@@ -105,6 +106,12 @@ const cases: Case[] = [
     fact: standbyState(FLAVOURS.wazo),
     stdout: '\trunning\t\tasterisk\n@rc 0\n',
     expect: { ha: null, secondary: false, disabled: false, units: { asterisk: 'running' }, running: true, stopped: false },
+  },
+  {
+    title: 'paths to sync: the ones present, tenant sound folders listed',
+    fact: pathsToSync(['/etc/asterisk/extensions_extra.d', '/var/lib/asterisk/moh'], '/var/lib/wazo/sounds/tenants'),
+    stdout: 'P /etc/asterisk/extensions_extra.d\nT /var/lib/wazo/sounds/tenants/t1/monitor\nT /var/lib/wazo/sounds/tenants/t1/playback\n',
+    expect: { present: ['/etc/asterisk/extensions_extra.d'], tenant: ['/var/lib/wazo/sounds/tenants/t1/monitor', '/var/lib/wazo/sounds/tenants/t1/playback'] },
   },
 ];
 

@@ -5,8 +5,8 @@
 import { posix } from 'node:path';
 import { TaskFailed } from '../../core/errors.js';
 import { argvToShell, HOST_ADDRESS, isHostAddress, quote, rsyncQuote } from '../../core/shell.js';
-import type { Change, TaskContext, Transport, Vars } from '../../core/types.js';
-import { definePlugin, runOrFail, standbyFor, standbyPeer } from '../../kit/index.js';
+import type { Change, Fact, TaskContext, Transport, Vars } from '../../core/types.js';
+import { defineFact, definePlugin, runOrFail, standbyFor, standbyPeer } from '../../kit/index.js';
 import { flavourFor, HA_PATHS, type Flavour } from '../../xivo/flavour.js';
 
 export interface RsyncParams {
@@ -159,17 +159,20 @@ export function defaultPaths(f: Flavour, direction: RsyncParams['direction']): {
 }
 
 /** Which of the candidate paths exist on the source (rsync -R fails on a missing one), tenant sounds listed. */
-async function existingPaths(t: Transport, fixed: string[], tenantRoot?: string): Promise<{ present: string[]; tenant: string[] }> {
-  const script = [
+export function pathsToSync(fixed: string[], tenantRoot?: string): Fact<{ present: string[]; tenant: string[] }> {
+  const command = [
     ...fixed.map((p) => `[ -e ${quote(p)} ] && echo "P ${p.replace(/["\\$`]/g, '\\$&')}"`),
     tenantRoot ? `for d in ${quote(tenantRoot)}/*/*; do [ -d "$d" ] && echo "T $d"; done` : '',
     'exit 0',
-  ].filter(Boolean);
-  const lines = (await runOrFail(t, script.join('\n'), 'list the paths to sync')).split('\n');
-  return {
-    present: lines.filter((l) => l.startsWith('P ')).map((l) => l.slice(2)),
-    tenant: lines.filter((l) => l.startsWith('T ')).map((l) => l.slice(2)),
-  };
+  ].filter(Boolean).join('\n');
+  return defineFact({
+    what: 'the paths to sync',
+    command,
+    parse: (stdout) => {
+      const lines = stdout.split('\n');
+      return { present: lines.filter((l) => l.startsWith('P ')).map((l) => l.slice(2)), tenant: lines.filter((l) => l.startsWith('T ')).map((l) => l.slice(2)) };
+    },
+  });
 }
 
 export const rsync = definePlugin<RsyncParams>({
@@ -202,6 +205,7 @@ export const rsync = definePlugin<RsyncParams>({
     const f = flavourFor(undefined, ctx.host.vars);
     const destT = await ctx.transportFor(destName);
     const source = p.direction === 'main-to-standby' ? ctx.transport : destT;
+    const onSource = <T>(f: Fact<T>) => ctx.fact(f, source === ctx.transport ? undefined : destName);
     const del = p.delete ?? p.direction === 'main-to-standby';
 
     // The key: present on the main, authorised on the standby?
@@ -229,11 +233,11 @@ export const rsync = definePlugin<RsyncParams>({
     let present: string[];
     if (p.paths) {
       candidates = p.paths;
-      present = (await existingPaths(source, candidates)).present;
+      present = (await onSource(pathsToSync(candidates))).present;
     } else {
       const d = defaultPaths(f, p.direction);
       candidates = d.fixed;
-      const found = await existingPaths(source, d.fixed, d.tenantRoot);
+      const found = await onSource(pathsToSync(d.fixed, d.tenantRoot));
       present = found.present;
       tenant = found.tenant.filter((dir) => d.keepTenant!(dir.slice(dir.lastIndexOf('/') + 1)));
     }
