@@ -17,7 +17,7 @@ rm -rf "$root"; mkdir -p "$lib" "$doc" "$root/usr/bin" "$root/usr/share/haplay" 
 
 # HAPLAY_PACKAGE_PREBUILT=1: dist is fresh (the lab test that installs the package runs after npm
 # test's build, while other suites run dist: rebuilding it under them could break them).
-[ "${HAPLAY_PACKAGE_PREBUILT:-}" = 1 ] || npm run -s build
+[ "${HAPLAY_PACKAGE_PREBUILT:-}" = 1 ] || { rm -rf dist && npm run -s build; }   # a clean dist: no compiled file of a moved module
 # haplay: the compiled code in one file (packaging/bundle.mjs) and its production dependencies (pruned from this checkout's, native
 # addons already built against Node 20's ABI, which the bundled runtime shares).
 cp -a package.json package-lock.json "$lib/"

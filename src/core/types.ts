@@ -122,6 +122,22 @@ export interface HostRef {
   vars: Vars;
 }
 
+/**
+ * A fact: one read of a host's current state, as a command and the parser of its output (pyinfra's
+ * facts). The command only reads; a non-zero exit fails the task with the last line of stderr.
+ */
+export interface Fact<T> {
+  /** What is read, for the failure message: "the state of /etc/xivo/ha.conf". */
+  what: string;
+  command: string;
+  parse(stdout: string): T;
+  /**
+   * The hint when the command exits 3, which facts use for "what I read is not installed here": the
+   * task then fails with the command's stderr ("no PostgreSQL cluster under ...") and this hint.
+   */
+  missing?: string;
+}
+
 export interface TaskContext {
   host: HostRef;
   /** The transport of the host the task runs on (the delegate's when delegate_to is set). */
@@ -151,6 +167,8 @@ export interface TaskContext {
   evaluate(expression: string, extraVars?: Vars): unknown;
   /** Marks a value as secret: it is masked in every output from now on. */
   secret(value: string): void;
+  /** Reads a fact on the task's host, or on another inventory host (through transportFor). */
+  fact<T>(fact: Fact<T>, hostName?: string): Promise<T>;
 }
 
 export interface Example {

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { TaskFailed } from '../../core/errors.js';
 import { quote } from '../../core/shell.js';
 import type { Change, Plan, TaskContext, Transport } from '../../core/types.js';
-import { definePlugin } from '../define.js';
+import { definePlugin, runOrFail } from '../../kit/index.js';
 import { CLUSTER_GROUPS, peersOf, sliceOf } from './slice.js';
 import {
   ALL_UNITS, ENABLED_UNITS, HAPLAY_DIR, KEY, KNOWN_HOSTS, NODE_PLAYBOOKS, PACKAGE_UNIT_DIR, PLAYBOOK_DIR, ROLE_UNITS, SLICE,
@@ -111,9 +111,8 @@ export const haEngine = definePlugin<HaEngineParams>({
       changes.push({
         summary: `make ${node}'s SSH key ${KEY}`,
         apply: async () => {
-          const r = await t.exec(`rm -f ${KEY} ${KEY}.pub && ssh-keygen -q -t ed25519 -N '' -C ${quote(comment)} -f ${KEY} && cat ${KEY}.pub`);
-          if (r.code !== 0) throw new TaskFailed(`ssh-keygen on ${node} failed: ${r.stderr.trim()}`);
-          pub = r.stdout.trim();
+          const script = `rm -f ${KEY} ${KEY}.pub && ssh-keygen -q -t ed25519 -N '' -C ${quote(comment)} -f ${KEY} && cat ${KEY}.pub`;
+          pub = (await runOrFail(t, script, `make ${node}'s SSH key ${KEY}`)).trim();
         },
       });
     }
@@ -189,39 +188,30 @@ function ownPlaybooks(): string {
 function cmd(t: Transport, summary: string, command: string): Change {
   return {
     summary,
-    apply: async () => {
-      const r = await t.exec(command);
-      if (r.code !== 0) throw new TaskFailed(`${command} failed on ${t.hostName}: ${(r.stderr.trim() || r.stdout.trim()).split('\n').pop() ?? `exit ${r.code}`}`);
-    },
+    apply: async () => void (await runOrFail(t, command, summary)),
   };
 }
 
 // Two nodes' plans edit the same peer's authorized_keys: each edit runs under a lock on the folder.
-function editKeys(pt: Transport, comment: string, line: string | null): Promise<{ code: number; stderr: string; stdout: string }> {
+function editKeys(comment: string, line: string | null): string {
   const add = line ? `printf '%s\\n' ${quote(line)} >> "$f.haplay"` : ':';
-  return pt.exec(
+  return (
     `umask 077; mkdir -p /root/.ssh; f=/root/.ssh/authorized_keys; touch "$f"; flock /root/.ssh sh -c ` +
-      quote(`f=/root/.ssh/authorized_keys; grep -v -e ${quote(` ${comment}`)}'$' "$f" > "$f.haplay"; ${add}; chmod 600 "$f.haplay"; mv -f "$f.haplay" "$f"`),
+      quote(`f=/root/.ssh/authorized_keys; grep -v -e ${quote(` ${comment}`)}'$' "$f" > "$f.haplay"; ${add}; chmod 600 "$f.haplay"; mv -f "$f.haplay" "$f"`)
   );
 }
 
 function authorize(pt: Transport, peer: string, comment: string, pub: () => string): Change {
   return {
     summary: `authorise ${comment.slice(7)}'s haplay key on ${peer}`,
-    apply: async () => {
-      const r = await editKeys(pt, comment, pub());
-      if (r.code !== 0) throw new TaskFailed(`cannot authorise the key on ${peer}: ${r.stderr.trim()}`);
-    },
+    apply: async () => void (await runOrFail(pt, editKeys(comment, pub()), 'authorise the key')),
   };
 }
 
 function revoke(pt: Transport, peer: string, comment: string): Change {
   return {
     summary: `remove ${comment.slice(7)}'s haplay key from ${peer}`,
-    apply: async () => {
-      const r = await editKeys(pt, comment, null);
-      if (r.code !== 0) throw new TaskFailed(`cannot remove the key on ${peer}: ${r.stderr.trim()}`);
-    },
+    apply: async () => void (await runOrFail(pt, editKeys(comment, null), 'remove the key')),
   };
 }
 
