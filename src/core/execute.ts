@@ -22,6 +22,8 @@ export interface ExecEnv {
   signal: AbortSignal;
   /** Takes the run lock on a host this task is about to change (no-op in check mode). */
   lock(host: string): Promise<void>;
+  /** Asks the hosts' lock holders that the locks are still held; throws E_LOCK_LOST if one is not. */
+  confirmLocks(hosts: string[]): Promise<void>;
 }
 
 export interface ItemOutcome {
@@ -141,6 +143,7 @@ async function executeOnce(env: ExecEnv, task: Task, host: string, vars: Vars): 
     const target = task.delegateTo ? render(task.delegateTo, vars) : host;
     const transport = env.transport(target);
     await env.lock(target); // once per host and run; a no-op after the first time
+    const locked = new Set([target]);
     const ctx: TaskContext = {
       host: { name: host, vars },
       transport,
@@ -148,6 +151,7 @@ async function executeOnce(env: ExecEnv, task: Task, host: string, vars: Vars): 
         const t = env.transport(h);
         await t.connect();
         await env.lock(h);
+        locked.add(h);
         return t;
       },
       hostvars: env.hostvars,
@@ -167,6 +171,8 @@ async function executeOnce(env: ExecEnv, task: Task, host: string, vars: Vars): 
       const data: Vars = {};
       if (!ctx.check) {
         for (const change of plan.changes) {
+          // A lost lock means another run may own the host now: not one more change there.
+          await env.confirmLocks([...locked]);
           // Counted before it runs: a change that fails halfway may still have touched the host.
           applied++;
           Object.assign(data, (await change.apply()) ?? {});
