@@ -1,7 +1,8 @@
 // Reads YAML files keeping node positions, so that an error can name the line of the key at fault.
 import { readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type YAMLMap, type YAMLSeq } from 'yaml';
+import { isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type YAMLMap, type YAMLSeq } from 'yaml';
 import { HaplayError } from './errors.js';
+import { bracketDepth, dataDepth, MAX_YAML_DEPTH } from './limits.js';
 
 export interface Loaded {
   file: string;
@@ -30,6 +31,8 @@ export function loadYamlFile(file: string, opts: LoadOptions = {}): Loaded {
 }
 
 export function parseYaml(text: string, file: string, opts: LoadOptions = {}): Loaded {
+  // The parser recurses per level: thousands of `[` take seconds and end in a stack overflow.
+  if (bracketDepth(text, '[{', ']}', MAX_YAML_DEPTH) > MAX_YAML_DEPTH) throw tooDeep(file);
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, {
     lineCounter,
@@ -62,6 +65,23 @@ export function parseYaml(text: string, file: string, opts: LoadOptions = {}): L
     const [head, ...more] = problems;
     throw new HaplayError(head.code, head.message, { where: head.where, hint: head.hint, more });
   }
+  // A list or mapping as a key (`? [a]: 1`) has no meaning here, and yaml would print a warning
+  // quoting it (a secret, maybe) while turning it into a string.
+  let collectionKey: Node | undefined;
+  visit(doc, {
+    Pair(_, pair) {
+      if (isCollection(pair.key)) {
+        collectionKey = pair.key;
+        return visit.BREAK;
+      }
+    },
+  });
+  if (collectionKey) {
+    throw new HaplayError('E_YAML', 'a key is a list or a mapping', {
+      where: { file, line: collectionKey.range ? lineCounter.linePos(collectionKey.range[0]).line : undefined },
+      hint: 'keys are names: write the key as plain text',
+    });
+  }
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
@@ -74,7 +94,15 @@ export function parseYaml(text: string, file: string, opts: LoadOptions = {}): L
       hint: unresolved ? 'define the anchor (&name) before using the alias (*name)' : 'write the values out, or use fewer nested aliases',
     });
   }
+  if (dataDepth(data, MAX_YAML_DEPTH) > MAX_YAML_DEPTH) throw tooDeep(file);
   return { file, data, lineOf: (path) => lineAt(doc, lineCounter, path) };
+}
+
+function tooDeep(file: string): HaplayError {
+  return new HaplayError('E_YAML', `lists and mappings nested more than ${MAX_YAML_DEPTH} levels deep (or a value that contains itself through an alias)`, {
+    where: { file },
+    hint: 'playbooks and inventories need a few levels; flatten the data',
+  });
 }
 
 /** Aliases a document may expand (yaml's own guard against exponential "billion laughs" documents). */
