@@ -41,16 +41,22 @@ export function isTemplate(s: string): boolean {
   return s.includes('{{');
 }
 
+const checked = new Map<string, string | null>();
+
 /** Parses a template without rendering it: a syntax error message, or null. */
 export function checkTemplate(s: string): string | null {
   if (!isTemplate(s)) return null;
+  let problem = checked.get(s);
+  if (problem !== undefined) return problem;
   try {
     checkSize(s);
     hb().parse(s);
-    return null;
+    problem = null;
   } catch (e) {
-    return (e as Error).message.split('\n')[0];
+    problem = (e as Error).message.split('\n')[0];
   }
+  checked.set(s, problem);
+  return problem;
 }
 
 export function render(s: string, vars: Vars): string {

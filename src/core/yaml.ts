@@ -37,7 +37,9 @@ export function parseYaml(text: string, file: string, opts: LoadOptions = {}): L
   const doc = parseDocument(text, {
     lineCounter,
     prettyErrors: false,
-    uniqueKeys: true,
+    // yaml's own duplicate-key check compares every pair with every other (minutes on 100,000 keys):
+    // done below with a set per mapping.
+    uniqueKeys: false,
     customTags: [
       {
         tag: '!secret',
@@ -66,21 +68,28 @@ export function parseYaml(text: string, file: string, opts: LoadOptions = {}): L
     throw new HaplayError(head.code, head.message, { where: head.where, hint: head.hint, more });
   }
   // A list or mapping as a key (`? [a]: 1`) has no meaning here, and yaml would print a warning
-  // quoting it (a secret, maybe) while turning it into a string.
-  let collectionKey: Node | undefined;
+  // quoting it (a secret, maybe) while turning it into a string. A key given twice is an error.
+  let badKey: { node: Node; message: string; hint: string } | undefined;
   visit(doc, {
-    Pair(_, pair) {
-      if (isCollection(pair.key)) {
-        collectionKey = pair.key;
-        return visit.BREAK;
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        if (isCollection(pair.key)) {
+          badKey = { node: pair.key, message: 'a key is a list or a mapping', hint: 'keys are names: write the key as plain text' };
+          return visit.BREAK;
+        }
+        const k = isScalar(pair.key) ? pair.key.value : pair.key;
+        if (seen.has(k) && isScalar(pair.key)) {
+          badKey = { node: pair.key, message: 'Map keys must be unique', hint: 'each key may appear once in a mapping' };
+          return visit.BREAK;
+        }
+        seen.add(k);
       }
     },
   });
-  if (collectionKey) {
-    throw new HaplayError('E_YAML', 'a key is a list or a mapping', {
-      where: { file, line: collectionKey.range ? lineCounter.linePos(collectionKey.range[0]).line : undefined },
-      hint: 'keys are names: write the key as plain text',
-    });
+  if (badKey) {
+    const range = badKey.node.range;
+    throw new HaplayError('E_YAML', badKey.message, { where: { file, line: range ? lineCounter.linePos(range[0]).line : undefined }, hint: badKey.hint });
   }
   let data: unknown;
   try {
