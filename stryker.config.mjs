@@ -4,16 +4,18 @@
 // tests notice is "killed"; one they do not is "survived": a rule that can break with every test green.
 //
 // It is CPU-heavy (one test run per mutant): mutate a few files with the tests that cover them, e.g.
-//   HAPLAY_MUTATE_TESTS='test/plugins/monitor-*.test.ts' npm run mutate -- --mutate src/plugins/ha-monitor/decide.ts
+//   HAPLAY_MUTATE_TESTS='test/plugins/ha-monitor*.test.ts' npm run mutate -- --mutate src/plugins/ha-monitor/decide.ts
 // Without HAPLAY_MUTATE_TESTS, every unit test runs for each mutant (about a minute each on 2 cores).
 // The lab suites (test/lab, ha, failover, replication, e2e) never run here.
-const UNIT_TESTS = 'test/engine/*.test.ts test/plugins/*.test.ts test/inventory.test.ts test/reporters.test.ts';
+const UNIT_TESTS = 'test/engine/*.test.ts test/plugins/*.test.ts test/kit/*.test.ts test/inventory.test.ts test/reporters.test.ts';
 
 export default {
   testRunner: 'command',
   commandRunner: { command: `npx ava --fail-fast ${process.env.HAPLAY_MUTATE_TESTS ?? UNIT_TESTS}` },
   mutate: [
     'src/core/**/*.ts',
+    'src/kit/**/*.ts',
+    'src/xivo/**/*.ts',
     'src/plugins/**/*.ts',
     // The SSH transport and the run lock need real sshd/flock: they are tested in test/transport-*.test.ts and the lab.
     '!src/core/transport/ssh*.ts',

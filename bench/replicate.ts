@@ -15,8 +15,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runPlaybook } from '../src/core/run.js';
+import { builtinPlugins } from '../src/plugins/index.js';
 import type { RunEvent, Vars } from '../src/core/types.js';
-import { REPLICATION_EXCLUDED } from '../src/plugins/ha/flavour.js';
+import { REPLICATION_EXCLUDED } from '../src/xivo/flavour.js';
 import { LAB_INVENTORY, REPO } from '../test/lab/config.js';
 import { nsenterArgv } from '../test/lab/run.js';
 import { labExec, labPsql } from '../test/helpers/lab.js';
@@ -40,7 +41,7 @@ async function setRoles(): Promise<void> {
 async function haplay(playbook: string): Promise<{ ms: number; code: number; result: (task: string) => Vars }> {
   const events: RunEvent[] = [];
   const t0 = performance.now();
-  const code = await runPlaybook({ playbook, inventory: LAB_INVENTORY, verbose: true }, { reporter: () => ({ event: (e) => void events.push(e), close: async () => {} }) });
+  const code = await runPlaybook({ playbook, plugins: builtinPlugins, inventory: LAB_INVENTORY, verbose: true }, { reporter: () => ({ event: (e) => void events.push(e), close: async () => {} }) });
   const ms = performance.now() - t0;
   const result = (task: string) => (events.filter((e) => e.type === 'host_result' && e.task === task).at(-1) as { result?: Vars } | undefined)?.result ?? {};
   return { ms, code, result };

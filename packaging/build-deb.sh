@@ -12,9 +12,12 @@ case "$arch" in amd64) narch=x64 ;; arm64) narch=arm64 ;; *) echo "no Node.js pa
 
 out=build; root=$out/root; lib=$root/usr/lib/haplay; doc=$root/usr/share/doc/haplay
 rm -rf "$root"; mkdir -p "$lib" "$doc" "$root/usr/bin" "$root/usr/share/haplay" "$root/etc/haplay" \
-  "$root/usr/share/man/man1" "$root/usr/share/bash-completion/completions" "$root/usr/share/lintian/overrides" "$root/DEBIAN"
+  "$root/usr/share/man/man1" "$root/usr/share/bash-completion/completions" "$root/usr/share/lintian/overrides" "$root/DEBIAN" \
+  "$root/lib/systemd/system"
 
-npm run -s build
+# HAPLAY_PACKAGE_PREBUILT=1: dist is fresh (the lab test that installs the package runs after npm
+# test's build, while other suites run dist: rebuilding it under them could break them).
+[ "${HAPLAY_PACKAGE_PREBUILT:-}" = 1 ] || { rm -rf dist && npm run -s build; }   # a clean dist: no compiled file of a moved module
 # haplay: the compiled code in one file (packaging/bundle.mjs) and its production dependencies (pruned from this checkout's, native
 # addons already built against Node 20's ABI, which the bundled runtime shares).
 cp -a package.json package-lock.json "$lib/"
@@ -51,6 +54,10 @@ chmod 755 "$root/usr/bin/haplay"
 sed -i '1{/^#!/d}' "$lib/dist/cli/index.js"    # run by the wrapper, not as a script
 
 cp -a playbooks "$root/usr/share/haplay/playbooks"
+# The unattended-HA units, the bytes ha-setup.yml compares with (it enables them per role; the
+# package enables nothing: a node without its /etc/haplay/inventory.yml has nothing to run).
+node -e 'import(process.argv[1]).then((m) => { for (const [n, c] of Object.entries(m.unitFiles("/usr/bin/haplay"))) require("fs").writeFileSync(process.argv[2] + "/" + n, c); })' \
+  "$PWD/dist/plugins/ha-engine/units.js" "$root/lib/systemd/system"
 cp inventories/example.yml "$root/etc/haplay/inventory.example.yml"
 cp README.md "$doc/README.md"
 mkdir -p "$doc/examples" && cp inventories/example.yml "$doc/examples/inventory.yml"
@@ -70,9 +77,9 @@ find "$root" -type d -exec chmod 755 {} +
 find "$root" -type f -exec chmod 644 {} +
 chmod 755 "$root/usr/bin/haplay" "$lib/node/bin/node"
 
-cp packaging/postrm "$root/DEBIAN/postrm"; chmod 755 "$root/DEBIAN/postrm"
+cp packaging/postrm packaging/prerm "$root/DEBIAN/"; chmod 755 "$root/DEBIAN/postrm" "$root/DEBIAN/prerm"
 (cd "$root" && find etc -type f -printf '/%p\n') >"$root/DEBIAN/conffiles"
-(cd "$root" && find usr -type f -print0 | sort -z | xargs -0 md5sum) >"$root/DEBIAN/md5sums"
+(cd "$root" && find usr lib -type f -print0 | sort -z | xargs -0 md5sum) >"$root/DEBIAN/md5sums"
 size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
 sed -e "s/@VERSION@/$version/" -e "s/@EMAIL@/$MAINTAINER_EMAIL/" -e "s/@ARCH@/$arch/" -e "s/@SIZE@/$size/" -e "s/@NODE@/$NODE_VERSION/" packaging/control >"$root/DEBIAN/control"
 

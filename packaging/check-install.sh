@@ -21,6 +21,11 @@ help=$(haplay --help)   # whole, not piped into grep -q: an early exit would be 
 grep -q '/usr/share/haplay/playbooks' <<<"$help" || fail "--help does not say where playbooks are looked for"
 man -w haplay >/dev/null 2>&1 || [ -f /usr/share/man/man1/haplay.1.gz ] || fail "no man page"
 grep -q haplay /usr/share/bash-completion/completions/haplay || fail "no bash completion"
+for u in haplay-monitor.service haplay-replicate.service haplay-replicate.timer; do
+  [ -f /lib/systemd/system/$u ] || fail "no /lib/systemd/system/$u"
+done
+grep -qx 'ExecStart=/usr/bin/haplay monitor -i /etc/haplay/inventory.yml' /lib/systemd/system/haplay-monitor.service || fail "the monitor unit does not run /usr/bin/haplay"
+[ ! -e /etc/systemd/system/multi-user.target.wants/haplay-monitor.service ] || fail "the package enabled the monitor (ha-setup.yml does, per role)"
 
 step "haplay ping.yml from / (playbook from /usr/share/haplay/playbooks, inventory /etc/haplay/inventory.yml)"
 printf 'hosts: { here: { connection: local } }\ngroups: { local: { hosts: [here] } }\n' >/etc/haplay/inventory.yml
@@ -29,7 +34,8 @@ grep -q 'here : ok=2 changed=0 failed=0' <<<"$out" || fail "unexpected output: $
 
 step "apt remove: the operator's inventory and the conffile stay, the rest goes"
 apt-get remove -y -qq haplay >/dev/null
-for p in /usr/bin/haplay /usr/lib/haplay /usr/share/haplay /usr/share/man/man1/haplay.1.gz /usr/share/bash-completion/completions/haplay; do
+for p in /usr/bin/haplay /usr/lib/haplay /usr/share/haplay /usr/share/man/man1/haplay.1.gz /usr/share/bash-completion/completions/haplay \
+  /lib/systemd/system/haplay-monitor.service /lib/systemd/system/haplay-replicate.service /lib/systemd/system/haplay-replicate.timer; do
   [ ! -e "$p" ] || fail "$p left after remove"
 done
 [ -f /etc/haplay/inventory.yml ] || fail "remove took the operator's /etc/haplay/inventory.yml"

@@ -272,3 +272,28 @@ test.serial('the engine: a change planned while the lock was held is not applied
   t.false(r2.log.some((l) => l.includes('step applied')));
   t.regex(r2.json, /"error_code":"E_LOCK_LOST"|the run lock on a was lost/);
 });
+
+test.serial('a task that only reads another host (transportFor readOnly) does not wait on that host\'s lock', async (t) => {
+  const peek = (readOnly: boolean): Plugin<{ other: string }> => ({
+    name: 'peek',
+    description: 'test: reads another host',
+    schema: { type: 'object', additionalProperties: false, required: ['other'], properties: { other: { type: 'string' } } },
+    async plan(p, ctx) {
+      const o = await ctx.transportFor(p.other, { readOnly });
+      return { changes: [], result: { seen: (await o.exec('cat /etc/hostname')).stdout } };
+    },
+  });
+  const playbook = `
+- hosts: a
+  tasks: [{ name: look, peek: { other: b } }]
+`;
+  // b is held by another run (the CC's every-10-s cc-follow reading the standby, say).
+  const setup = (h: string, f: FakeTransport) => f.on('flock', h === 'b' ? { code: 75 } : { stdout: 'HAPLAY_LOCKED\n' });
+  const reading = await run(playbook, { lock: true, setup, plugins: [peek(true)] });
+  t.is(reading.code, 0);
+  t.deepEqual(statuses(reading, 'look'), { a: 'ok' });
+  t.false(reading.log.some((l) => l.startsWith('b: ') && l.includes('flock')));
+  // Without readOnly the same read takes b's lock, and the run stops on the busy host.
+  const locking = await run(playbook, { lock: true, setup, plugins: [peek(false)] });
+  t.is(locking.code, 5);
+});

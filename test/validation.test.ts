@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { formatError, type HaplayError } from '../src/core/errors.js';
 import { prepare } from '../src/core/run.js';
+import { builtinPlugins } from '../src/plugins/index.js';
 
 const INVENTORY = `
 hosts:
@@ -28,7 +29,7 @@ function fixture(playbook: string, inventory = INVENTORY): { dir: string; pb: st
 async function problems(playbook: string, inventory?: string): Promise<{ text: string; err: HaplayError }> {
   const f = fixture(playbook, inventory);
   try {
-    await prepare({ playbook: f.pb, inventory: f.inv });
+    await prepare({ playbook: f.pb, plugins: builtinPlugins, inventory: f.inv });
   } catch (e) {
     return { text: formatError(e as HaplayError), err: e as HaplayError };
   }

@@ -2,11 +2,12 @@ import { HaplayError } from '../core/errors.js';
 import { suggest } from '../core/params.js';
 import { loadRegistry } from '../core/registry.js';
 import { pluginDoc, pluginList } from '../core/docs.js';
+import { builtinPlugins } from '../plugins/index.js';
 import { fail } from './exit.js';
 
 export async function pluginsCommand(argv: Record<string, unknown>): Promise<void> {
   try {
-    const registry = await loadRegistry([process.cwd()]);
+    const registry = await loadRegistry(builtinPlugins, [process.cwd()]);
     const name = argv.name as string | undefined;
     if (!name) {
       process.stdout.write(pluginList(registry.all()) + '\n');

@@ -1,6 +1,7 @@
 import { EXIT } from '../core/errors.js';
 import { createReporter } from '../core/reporters/index.js';
 import { runPlaybook } from '../core/run.js';
+import { builtinPlugins as plugins } from '../plugins/index.js';
 import { fail, splitList } from './exit.js';
 
 export async function runCommand(argv: Record<string, unknown>): Promise<void> {
@@ -18,6 +19,7 @@ export async function runCommand(argv: Record<string, unknown>): Promise<void> {
     const code = await runPlaybook(
       {
         playbook: String(argv.playbook),
+        plugins,
         inventory: argv.inventory as string | undefined,
         check: argv.check === true,
         diff: argv.diff === true,

@@ -61,6 +61,8 @@ export class Engine {
   private currentTask = '';
   private currentNoLog = false;
   private readonly locks = new Map<string, Promise<HostLock>>();
+  /** Hosts that did not connect within EARLY_CONNECT_MS once: later plays do not wait on them again. */
+  private readonly slowToConnect = new Set<string>();
   private lockError?: HaplayError;
 
   constructor(private readonly o: EngineOptions) {
@@ -216,8 +218,11 @@ export class Engine {
     await Promise.all(
       hosts.map(async (h) => {
         const connecting = this.o.transports.get(h).connect().then(() => true, () => false);
-        const timer = new Promise<boolean>((r) => setTimeout(() => r(false), EARLY_CONNECT_MS).unref());
+        // Waited for once: a later play (failover.yml's fence) does not wait again on a dead main.
+        const wait = this.slowToConnect.has(h) ? 0 : EARLY_CONNECT_MS;
+        const timer = new Promise<boolean>((r) => setTimeout(() => r(false), wait).unref());
         if (await Promise.race([connecting, timer])) await this.lockFor(h).catch(() => undefined);
+        else this.slowToConnect.add(h);
       }),
     );
   }

@@ -2,9 +2,11 @@
 // failed_when. Returns plain results; the play loop decides what a failure means for the host.
 import { HaplayError, isHaplayError, wrapPluginError } from './errors.js';
 import { evaluate, isTrue } from './expr.js';
+import { readFact } from './facts.js';
 import { assertValid } from './params.js';
 import type { Task } from './playbook.js';
 import type { PluginRegistry } from './registry.js';
+import { sleep } from './sleep.js';
 import { render, renderDeep } from './template.js';
 import type { Diff, HostStatus, Plan, TaskContext, TaskResult, Transport, Vars } from './types.js';
 
@@ -119,7 +121,8 @@ async function withRetries(env: ExecEnv, task: Task, host: string, vars: Vars): 
     if (done) return r;
     if (a < attempts) {
       env.progress(host, `"${[task.until].flat().join(' and ')}" not true yet; retrying in ${task.delay} s (${a}/${attempts - 1})`);
-      await sleep(task.delay * 1000, env.signal);
+      // An interrupt ends the wait; the next attempt then stops at the aborted signal.
+      await sleep(task.delay * 1000, env.signal).catch(() => {});
     }
   }
   return { ...r, failed: true, msg: `"${[task.until].flat().join(' and ')}" still false after ${attempts} attempts${r.msg ? `: ${r.msg}` : ''}` };
@@ -147,11 +150,13 @@ async function executeOnce(env: ExecEnv, task: Task, host: string, vars: Vars): 
     const ctx: TaskContext = {
       host: { name: host, vars },
       transport,
-      transportFor: async (h) => {
+      transportFor: async (h, opts) => {
         const t = env.transport(h);
         await t.connect();
-        await env.lock(h);
-        locked.add(h);
+        if (!opts?.readOnly) {
+          await env.lock(h);
+          locked.add(h);
+        }
         return t;
       },
       hostvars: env.hostvars,
@@ -164,6 +169,7 @@ async function executeOnce(env: ExecEnv, task: Task, host: string, vars: Vars): 
       render: (t, extra) => render(t, extra ? { ...vars, ...extra } : vars),
       evaluate: (x, extra) => evaluate(x, extra ? { ...vars, ...extra } : vars),
       secret: env.secret,
+      fact: async (f, h) => readFact(h === undefined ? transport : await ctx.transportFor(h), f),
     };
     const work = async () => {
       // No eager connect: debug, assert and set-fact must work on a host that is down (e.g. in rescue).
@@ -241,15 +247,4 @@ function withTimeout<T>(work: Promise<T>, seconds: number | undefined, controlle
     }, seconds * 1000);
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    }, { once: true });
-  });
 }

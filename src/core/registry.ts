@@ -1,5 +1,6 @@
-// The plugins a run can use: the built-ins, then a local `plugins/` folder beside the playbook, then
-// npm packages named haplay-plugin-*. A later plugin of the same name is an error, not an override.
+// The plugins a run can use: the built-ins (handed in by the CLI; the engine imports no plugin), then
+// a local `plugins/` folder beside the playbook, then npm packages named haplay-plugin-*. A later
+// plugin of the same name is an error, not an override.
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -42,10 +43,9 @@ export class PluginRegistry {
   }
 }
 
-/** Built-ins plus the plugins found beside the playbook and in node_modules. */
-export async function loadRegistry(searchDirs: string[]): Promise<PluginRegistry> {
-  const { builtinPlugins } = await import('../plugins/index.js');
-  const registry = new PluginRegistry(builtinPlugins);
+/** The given built-ins plus the plugins found beside the playbook and in node_modules. */
+export async function loadRegistry(builtins: Plugin[], searchDirs: string[]): Promise<PluginRegistry> {
+  const registry = new PluginRegistry(builtins);
   for (const dir of [...new Set(searchDirs.map((d) => resolve(d)))]) {
     const local = join(dir, 'plugins');
     if (existsSync(local)) {

@@ -14,11 +14,13 @@ import { loadRegistry, type PluginRegistry } from './registry.js';
 import { HostState, hostVarsOf, varsFor } from './state.js';
 import { isTemplate, renderDeep } from './template.js';
 import { ConnectionPool } from './transport/pool.js';
-import type { ConnectionSpec, Reporter, Vars } from './types.js';
+import type { ConnectionSpec, Plugin, Reporter, Vars } from './types.js';
 import { loadYamlFile, parseYaml } from './yaml.js';
 
 export interface RunRequest {
   playbook: string;
+  /** The built-in plugins, handed in by the caller (the CLI, the monitor): the engine imports none. */
+  plugins: Plugin[];
   inventory?: string;
   check?: boolean;
   diff?: boolean;
@@ -62,7 +64,7 @@ async function prepareWith(req: RunRequest, redactor: Redactor): Promise<Prepare
   const playbookPath = findPlaybook(req.playbook, cwd, req.env ?? process.env, existsSync);
   const inventoryPath = req.inventory ? resolve(cwd, req.inventory) : defaultInventoryPath(cwd, req.env ?? process.env, existsSync);
   const inventory = loadInventory(inventoryPath, { onSecret });
-  const registry = await loadRegistry([dirname(playbookPath), cwd]);
+  const registry = await loadRegistry(req.plugins, [dirname(playbookPath), cwd]);
   const playbook = loadPlaybook(playbookPath, registry, { onSecret });
   const extraVars = parseExtraVars(req.extraVars ?? [], cwd, onSecret);
   const prepared = { inventory, playbook, registry, redactor, extraVars };

@@ -122,12 +122,32 @@ export interface HostRef {
   vars: Vars;
 }
 
+/**
+ * A fact: one read of a host's current state, as a command and the parser of its output (pyinfra's
+ * facts). The command only reads; a non-zero exit fails the task with the last line of stderr.
+ */
+export interface Fact<T> {
+  /** What is read, for the failure message: "the state of /etc/xivo/ha.conf". */
+  what: string;
+  command: string;
+  parse(stdout: string): T;
+  /**
+   * The hint when the command exits 3, which facts use for "what I read is not installed here": the
+   * task then fails with the command's stderr ("no PostgreSQL cluster under ...") and this hint.
+   */
+  missing?: string;
+}
+
 export interface TaskContext {
   host: HostRef;
   /** The transport of the host the task runs on (the delegate's when delegate_to is set). */
   transport: Transport;
-  /** Another inventory host's transport (shared connection), e.g. the standby for pg-replicate. */
-  transportFor(hostName: string): Promise<Transport>;
+  /**
+   * Another inventory host's transport (shared connection), e.g. the standby for pg-replicate. It is
+   * locked for the rest of the run, unless `readOnly`: a plugin that only reads that host (the CC
+   * asking when the serving PBX's telephony started) must not hold up a run that changes it.
+   */
+  transportFor(hostName: string, opts?: { readOnly?: boolean }): Promise<Transport>;
   /** Inventory variables of any host, by name. */
   hostvars(hostName: string): Vars;
   /** Host names of every inventory group. */
@@ -147,6 +167,8 @@ export interface TaskContext {
   evaluate(expression: string, extraVars?: Vars): unknown;
   /** Marks a value as secret: it is masked in every output from now on. */
   secret(value: string): void;
+  /** Reads a fact on the task's host, or on another inventory host (through transportFor). */
+  fact<T>(fact: Fact<T>, hostName?: string): Promise<T>;
 }
 
 export interface Example {

@@ -6,9 +6,10 @@ import { mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { loadInventory, type Inventory } from '../core/inventory.js';
 import { runPlaybook } from '../core/run.js';
+import { sleep } from '../core/sleep.js';
 import { createTransport } from '../core/transport/pool.js';
-import type { Reporter, RunEvent, Transport } from '../core/types.js';
-import { direct, sipProbeDirect, sipProbeScript, sipVerdict, sshProbe } from '../plugins/ha-monitor/probes.js';
+import type { Plugin, Reporter, RunEvent, Transport } from '../core/types.js';
+import { direct, sipProbeDirect, sipProbeScript, sipVerdict, sshProbe } from '../xivo/probes.js';
 import { DEFAULTS, START, step, type Memory, type Round, type Settings, type WitnessView } from './standby.js';
 
 export const STATUS_FILE = '/var/lib/haplay/monitor.json';
@@ -18,6 +19,8 @@ const PAUSE_MAX_MS = 15 * 60_000;
 
 export interface MonitorOptions {
   inventory: string;
+  /** The built-in plugins the playbooks it runs use (handed in by the CLI). */
+  plugins: Plugin[];
   /** Stop after this many rounds (tests); default: forever. */
   rounds?: number;
   signal?: AbortSignal;
@@ -53,18 +56,6 @@ function settingsOf(vars: Record<string, unknown>): Settings & { intervalMs: num
   };
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
-
 function writeStatus(status: unknown): void {
   try {
     mkdirSync(dirname(STATUS_FILE), { recursive: true });
@@ -81,10 +72,13 @@ function paused(now: number): boolean {
   }
 }
 
-/** A quiet reporter: only what changed or failed, one line each, into the journal. */
-function journalReporter(log: (l: string) => void, playbook: string): Reporter {
+/** A quiet reporter into the journal: warnings, what changed or failed and, for a switch, each task's start. */
+function journalReporter(log: (l: string) => void, playbook: string, tasks = false): Reporter {
   return {
     event(e: RunEvent) {
+      // A switch is rare and someone will read it afterwards: each task's start dates its steps.
+      if (tasks && e.type === 'task_start') log(`${playbook}: task: ${e.task} [${e.hosts.join(', ')}]`);
+      if (e.type === 'warning') log(`${playbook}: warning: ${e.host ? `[${e.host}] ` : ''}${e.message}`);
       if (e.type === 'host_result' && (e.status === 'changed' || e.status === 'failed' || e.status === 'unreachable')) {
         log(`${playbook}: ${e.status}: [${e.host}] ${e.task}${e.msg ? ` => ${e.msg}` : e.changes?.length ? ` => ${e.changes.join('; ')}` : ''}`);
       }
@@ -110,8 +104,8 @@ async function play(o: MonitorOptions, log: (l: string) => void, name: string, e
   log(`running ${name}${extraVars.length ? ` -e ${extraVars.join(' -e ')}` : ''}`);
   const started = Date.now();
   const code = await withRunSignal(o.signal, (signal) => runPlaybook(
-    { playbook, inventory: o.inventory, extraVars, lockWaitSeconds: 30, signal },
-    { reporter: () => journalReporter(log, name) },
+    { playbook, plugins: o.plugins, inventory: o.inventory, extraVars, lockWaitSeconds: 30, signal },
+    { reporter: () => journalReporter(log, name, true) },
   )).catch((e: Error) => {
     log(`${name} could not run: ${e.message}`);
     return 4;
@@ -171,7 +165,7 @@ async function standbyLoop(o: MonitorOptions, inv: Inventory, node: string, grou
         writeStatus({ node, role: 'standby', state: m.state, reason: st.reason, at: stamp(), evidence, last_switch: lastSwitch });
         if (st.action === 'handback' && code === 0) m = { ...m, mainWasGone: false, mainUpSince: null };
       }
-      await sleep(Math.max(0, s.intervalMs - (Date.now() - roundStart)), o.signal);
+      await sleep(Math.max(0, s.intervalMs - (Date.now() - roundStart)), o.signal).catch(() => {}); // stopping: the loop sees the signal
     }
   } finally {
     await Promise.all([...witnesses.values()].map((t) => t.close().catch(() => {})));
@@ -199,12 +193,12 @@ async function ccLoop(o: MonitorOptions, inv: Inventory, node: string, log: (l: 
     const started = Date.now();
     const changes: string[] = [];
     const code = await withRunSignal(o.signal, (signal) => runPlaybook(
-      { playbook: join(dirname(o.inventory), 'playbooks', 'cc-follow.yml'), inventory: o.inventory, lockWaitSeconds: 5, signal },
+      { playbook: join(dirname(o.inventory), 'playbooks', 'cc-follow.yml'), plugins: o.plugins, inventory: o.inventory, lockWaitSeconds: 5, signal },
       { reporter: () => journalReporter((l) => changes.push(l), 'cc-follow.yml') },
     )).catch((e: Error) => { changes.push(`cc-follow.yml could not run: ${e.message}`); return 4; });
     for (const l of changes) log(`[RESILIENCE] ${l}`);
     if (o.signal?.aborted) break; // stopping: leave no file behind a `systemctl stop`
     writeStatus({ node, role: 'cc', state: code === 0 ? 'following' : 'failing', at: stamp(), exit_code: code, last_changes: changes });
-    await sleep(Math.max(0, everyMs - (Date.now() - started)), o.signal);
+    await sleep(Math.max(0, everyMs - (Date.now() - started)), o.signal).catch(() => {}); // stopping: the loop sees the signal
   }
 }

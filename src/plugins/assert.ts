@@ -1,6 +1,6 @@
 // Checks expressions about the host's variables; fails naming the first one that is false.
 import { TaskFailed } from '../core/errors.js';
-import { definePlugin } from './define.js';
+import { definePlugin } from '../kit/index.js';
 
 export interface AssertParams {
   that: string | boolean | (string | boolean)[];

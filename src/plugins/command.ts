@@ -4,7 +4,7 @@ import { posix } from 'node:path';
 import { TaskFailed } from '../core/errors.js';
 import { argvToShell, quote } from '../core/shell.js';
 import type { TaskContext, Vars } from '../core/types.js';
-import { definePlugin, exactlyOne } from './define.js';
+import { definePlugin, exactlyOne, lastLine, runOrFail } from '../kit/index.js';
 
 export interface CommandParams {
   cmd?: string;
@@ -98,9 +98,7 @@ async function guard(p: CommandParams, ctx: TaskContext): Promise<string | null>
     p.removes !== undefined ? `[ -e ${quote(at(p.removes))} ] || echo removes` : '',
     'exit 0',
   ];
-  const r = await ctx.transport.exec(lines.filter(Boolean).join('\n'));
-  if (r.code !== 0) throw new TaskFailed(`cannot check creates/removes: ${r.stderr.trim() || `exit ${r.code}`}`);
-  const out = r.stdout.split('\n');
+  const out = (await runOrFail(ctx.transport, lines.filter(Boolean).join('\n'), 'check creates/removes')).split('\n');
   if (out.includes('creates')) return `${at(p.creates!)} exists, so the command was not run`;
   if (out.includes('removes')) return `${at(p.removes!)} does not exist, so the command was not run`;
   return null;
@@ -123,7 +121,7 @@ async function run(p: CommandParams, line: string, ctx: TaskContext): Promise<Va
     stdout_lines: r.stdout === '' ? [] : r.stdout.replace(/\n$/, '').split('\n'),
   };
   if (!p.expect_rc.includes(r.code)) {
-    const why = r.stderr.trim().split('\n').pop() || r.stdout.trim().split('\n').pop() || '';
+    const why = lastLine(r);
     throw new TaskFailed(`command exited with ${r.code}${why ? `: ${why}` : ''}`, data);
   }
   return data;

@@ -1,6 +1,6 @@
 // Shows a message or a variable. TaskResult.msg is a string in the contract, so a structured value
 // is shown as JSON in msg and registered with its type kept in value.
-import { definePlugin } from './define.js';
+import { definePlugin } from '../kit/index.js';
 import type { Vars } from '../core/types.js';
 import { TaskFailed } from '../core/errors.js';
 

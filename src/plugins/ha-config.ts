@@ -1,15 +1,15 @@
-// The HA role of one PBX node, as sysconfd's update_ha_config leaves it (domain.md §1): ha.conf,
+// The HA role of one PBX node, as sysconfd's update_ha_config leaves it (its doc below says what): ha.conf,
 // PostgreSQL access for the main's replication, the cron file, the standby services, the sentinel
 // files. Unlike sysconfd it changes only what differs, and restarts PostgreSQL only when its config
 // changed. One probe reads every piece; each piece that differs is one change with its diff.
 import { posix } from 'node:path';
 import { TaskFailed } from '../core/errors.js';
 import { quote } from '../core/shell.js';
-import type { Change, Transport, Vars } from '../core/types.js';
-import { definePlugin } from './define.js';
-import { HA_PATHS, cronFor, flavourFor, nodeTypeOf, roleWord, type Flavour, type NodeType, ROLE_WORDS } from './ha/flavour.js';
-import { parseProbe, readFilesScript, rewriteLines, runOrFail } from './ha/probe.js';
-import { getHaConfig, pyJson, updateHaConfig } from './ha/sysconfd.js';
+import type { Change, Fact, Transport, Vars } from '../core/types.js';
+import { defineFact, definePlugin, runOrFail } from '../kit/index.js';
+import { HA_PATHS, cronFor, flavourFor, nodeTypeOf, roleWord, type Flavour, type NodeType, ROLE_WORDS } from '../xivo/flavour.js';
+import { parseFiles, readFilesScript, rewriteLines } from '../xivo/files.js';
+import { getHaConfig, pyJson, updateHaConfig } from '../xivo/sysconfd.js';
 
 export interface HaConfigParams {
   node_type: 'main' | 'standby' | 'disabled' | 'master' | 'slave';
@@ -96,7 +96,7 @@ export const haConfig = definePlugin<HaConfigParams>({
   name: 'ha-config',
   description: "Set a PBX node's HA role (main, standby, disabled) exactly as sysconfd does, changing only what differs",
   doc: [
-    'Brings the node to the state sysconfd\'s update_ha_config produces (domain.md §1): /etc/xivo/ha.conf as Python\'s json.dump writes it (one line, no final newline), the `host asterisk postgres <main>/32 trust` line of pg_hba.conf and `listen_addresses = \'*\'` of postgresql.conf on a standby only (cluster /etc/postgresql/<newest version>/main), /etc/cron.d/xivo-ha-master (two lines) on a main or xivo-ha-slave (one line) on a standby, the sentinel /var/lib/wazo/is-primary or is-secondary, and on every node that is not a standby the standby services started (xivo-manage-slave-services start, planned only when the telephony is disabled — the flag /var/lib/xivo/disabled or /var/lib/wazo/disabled that `xivo-manage-slave-services stop` leaves — or `<service tool> status xivo|wazo` reports a telephony unit down; the script then applies its own `status all` guard).',
+    'Brings the node to the state sysconfd\'s update_ha_config produces: /etc/xivo/ha.conf as Python\'s json.dump writes it (one line, no final newline), the `host asterisk postgres <main>/32 trust` line of pg_hba.conf and `listen_addresses = \'*\'` of postgresql.conf on a standby only (cluster /etc/postgresql/<newest version>/main), /etc/cron.d/xivo-ha-master (two lines) on a main or xivo-ha-slave (one line) on a standby, the sentinel /var/lib/wazo/is-primary or is-secondary, and on every node that is not a standby the standby services started (xivo-manage-slave-services start, planned only when the telephony is disabled — the flag /var/lib/xivo/disabled or /var/lib/wazo/disabled that `xivo-manage-slave-services stop` leaves — or `<service tool> status xivo|wazo` reports a telephony unit down; the script then applies its own `status all` guard).',
     'PostgreSQL is restarted (systemctl restart postgresql) only when pg_hba.conf or postgresql.conf changed. With --diff every piece shows its before/after.',
     'disabled leaves the node as one that never had HA: no ha.conf (sysconfd answers the same {"node_type": "disabled", "remote_address": ""} for a missing file; an existing file with exactly that content is left alone), no HA line in the PostgreSQL files, no cron file, no sentinel.',
     'sysconfd: when it answers on 127.0.0.1:8668 and prefer_sysconfd is true, the changes are applied by one POST /update_ha_config (sysconfd also restarts PostgreSQL and runs xivo-manage-slave-services start, whatever differs), then the host is read again and must hold the planned state. The plan then says "restart postgresql (sysconfd restarts it on every update)" even when no PostgreSQL file changes.',
@@ -117,7 +117,7 @@ export const haConfig = definePlugin<HaConfigParams>({
     const t = ctx.transport;
 
     const [cur, sysconfd] = await Promise.all([
-      probe(t, flavour, type !== 'slave'),
+      ctx.fact(haState(flavour, type !== 'slave')),
       p.prefer_sysconfd ? getHaConfig(t) : Promise.resolve(null),
     ]);
     const want = desiredState(flavour, type, remote, cur, p.cron);
@@ -148,13 +148,13 @@ export const haConfig = definePlugin<HaConfigParams>({
         if (!p.cron) {
           await runOrFail(t, `rm -f -- ${quote(HA_PATHS.cronMain)} ${quote(HA_PATHS.cronStandby)}`, 'remove the upstream HA cron files');
         }
-        const after = await probe(t, flavour, type !== 'slave');
+        const after = await ctx.fact(haState(flavour, type !== 'slave'));
         const left = differences(after, desiredState(flavour, type, remote, after, p.cron), flavour, t, false);
         if (left.length) {
           throw new TaskFailed(
             `sysconfd on ${t.hostName} accepted the update, but the host still differs: ${left.map((c) => c.summary).join('; ')}`,
             undefined,
-            'compare the sysconfd version with domain.md §1, or set prefer_sysconfd: false to write the files directly',
+            'compare what sysconfd wrote with what `haplay plugins ha-config` says it must, or set prefer_sysconfd: false to write the files directly',
           );
         }
       })());
@@ -192,7 +192,8 @@ function desiredState(flavour: Flavour, type: NodeType, remote: string, cur: Cur
   };
 }
 
-async function probe(t: Transport, flavour: Flavour, checkServices: boolean): Promise<Current> {
+/** The node's HA files, sentinels and (unless a standby is wanted) whether its telephony runs. */
+export function haState(flavour: Flavour, checkServices: boolean): Fact<Current> {
   const cronMain = HA_PATHS.cronMain;
   const cronStandby = HA_PATHS.cronStandby;
   const script = [
@@ -212,10 +213,11 @@ async function probe(t: Transport, flavour: Flavour, checkServices: boolean): Pr
       : "echo 'T\tunchecked'",
     'exit 0',
   ].join('\n');
-  const r = await t.exec(script);
-  if (r.code === 3) throw new TaskFailed(`${r.stderr.trim()} on ${t.hostName}`, undefined, 'is PostgreSQL installed?');
-  if (r.code !== 0) throw new TaskFailed(`cannot read the HA state of ${t.hostName}: ${r.stderr.trim() || `exit ${r.code}`}`);
-  const parsed = parseProbe(r.stdout);
+  return defineFact({ what: 'the HA state', command: script, parse: parseHaState, missing: 'is PostgreSQL installed?' });
+}
+
+function parseHaState(stdout: string): Current {
+  const parsed = parseFiles(stdout);
   let pgDir = '';
   let telephony = 'unchecked';
   let primary = false;

@@ -3,11 +3,11 @@
 // atomically in the formatting they already had.
 import { TaskFailed } from '../core/errors.js';
 import { quote } from '../core/shell.js';
-import type { Change, Vars } from '../core/types.js';
-import { definePlugin } from './define.js';
-import { HA_PATHS, flavourFor, nodeTypeOf, ROLE_WORDS } from './ha/flavour.js';
-import { parseProbe, readFilesScript } from './ha/probe.js';
-import { pyJson } from './ha/sysconfd.js';
+import type { Change, Fact, Vars } from '../core/types.js';
+import { defineFact, definePlugin } from '../kit/index.js';
+import { HA_PATHS, flavourFor, nodeTypeOf, ROLE_WORDS } from '../xivo/flavour.js';
+import { parseFiles, readFilesScript } from '../xivo/files.js';
+import { pyJson } from '../xivo/sysconfd.js';
 
 export interface ProvdTemplateParams {
   node_type: 'main' | 'standby' | 'disabled' | 'master' | 'slave';
@@ -71,19 +71,7 @@ export const provdTemplate = definePlugin<ProvdTemplateParams>({
     const value: string | null = type === 'master' ? p.remote_address! : flavour.provdDisabledValue;
 
     const t = ctx.transport;
-    const r = await t.exec(
-      [
-        readFilesScript([HA_PATHS.haConf]),
-        `[ -d ${quote(dir)} ] || { printf 'no directory %s\\n' ${quote(dir)} >&2; exit 3; }`,
-        scope === 'default'
-          ? readFilesScript([`${dir}/default`])
-          : `for f in ${quote(dir)}/*; do [ -f "$f" ] || continue; printf 'F\\t%s\\t' "$f"; base64 -w 0 < "$f" || exit 1; echo; done`,
-        'exit 0',
-      ].join('\n'),
-    );
-    if (r.code === 3) throw new TaskFailed(`${r.stderr.trim()} on ${t.hostName}`, undefined, 'is provd installed? give jsondb, or check the flavour');
-    if (r.code !== 0) throw new TaskFailed(`cannot read provd configs on ${t.hostName}: ${r.stderr.trim() || `exit ${r.code}`}`);
-    const { files } = parseProbe(r.stdout);
+    const files = await ctx.fact(provdConfigs(dir, scope));
 
     if (type === 'disabled' && flavour.provdKeepOnStandbyDisable && nodeTypeIn(files.get(HA_PATHS.haConf)) === 'slave') {
       return { changes: [], result, noop: `${HA_PATHS.haConf} says slave: provd configs are left alone on disable (as confd does)` };
@@ -151,4 +139,17 @@ export function serializeLike(original: string, parsed: unknown, updated: unknow
   const body = original.slice(0, original.length - tail.length);
   const style = STYLES.find((s) => s(parsed) === body) ?? (body.includes('\n') ? (v: unknown) => JSON.stringify(v, null, 2) : STYLES[0]);
   return style(updated) + tail;
+}
+
+/** ha.conf and the provd configs in scope (`default`, or every config of the jsondb folder). */
+export function provdConfigs(dir: string, scope: string): Fact<Map<string, Buffer | null>> {
+  const command = [
+    readFilesScript([HA_PATHS.haConf]),
+    `[ -d ${quote(dir)} ] || { printf 'no directory %s\\n' ${quote(dir)} >&2; exit 3; }`,
+    scope === 'default'
+      ? readFilesScript([`${dir}/default`])
+      : `for f in ${quote(dir)}/*; do [ -f "$f" ] || continue; printf 'F\\t%s\\t' "$f"; base64 -w 0 < "$f" || exit 1; echo; done`,
+    'exit 0',
+  ].join('\n');
+  return defineFact({ what: 'provd configs', command, parse: (out) => parseFiles(out).files, missing: 'is provd installed? give jsondb, or check the flavour' });
 }

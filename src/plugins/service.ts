@@ -4,9 +4,10 @@
 // facts (domain.md §10); `ready` waits until every unit runs.
 import { TaskFailed } from '../core/errors.js';
 import { quote } from '../core/shell.js';
-import type { Change, TaskContext, Transport, Vars } from '../core/types.js';
-import { definePlugin, sleep } from './define.js';
-import { HA_PATHS, SERVICE_GROUPS, flavourFor, type Flavour } from './ha/flavour.js';
+import type { Change, Fact, TaskContext, Transport, Vars } from '../core/types.js';
+import { commandFailed, defineFact, definePlugin, sleep } from '../kit/index.js';
+import { HA_PATHS, SERVICE_GROUPS, flavourFor, type Flavour } from '../xivo/flavour.js';
+import { parseServiceStatus } from '../xivo/services.js';
 
 type State = 'started' | 'stopped' | 'restarted' | 'enabled' | 'disabled';
 type Tool = 'auto' | 'xivo-service' | 'wazo-service' | 'systemctl' | 'xivocc-dcomp' | 'edge-dcomp' | 'xivo-manage-slave-services';
@@ -100,17 +101,14 @@ export const service = definePlugin<ServiceParams>({
     const flavour = flavourFor(p.flavour, ctx.host.vars);
     const t = ctx.transport;
     const target = await resolve(p, flavour, t);
-    const cur = await readStatus(t, target);
+    const cur = await ctx.fact(serviceStatus(target, t.hostName));
     const changes: Change[] = [];
     const run = (verb: string, cmd: string, wait: boolean): Change => ({
       summary: `${verb} ${target.name === 'standby-services' ? 'the standby services' : target.name} (${cmd})`,
       apply: async () => {
         const r = await t.exec(`PATH="$PATH:/usr/sbin:/sbin"; ${cmd}`);
-        if (r.code !== 0) {
-          const why = (r.stderr.trim() || r.stdout.trim()).split('\n').pop() || '';
-          throw new TaskFailed(`${cmd} exited with ${r.code}${why ? `: ${why}` : ''}`, { rc: r.code, stdout: r.stdout, stderr: r.stderr });
-        }
-        const after = wait && p.ready ? await waitReady(t, target, p, ctx) : await readStatus(t, target);
+        if (r.code !== 0) throw commandFailed(cmd, r);
+        const after = wait && p.ready ? await waitReady(t, target, p, ctx) : await ctx.fact(serviceStatus(target, t.hostName));
         return resultOf(target, after);
       },
     });
@@ -201,72 +199,62 @@ async function resolve(p: ServiceParams, flavour: Flavour, t: Transport): Promis
   return { kind: 'systemctl', tool: 'systemctl', flavour, name: p.name };
 }
 
-/** Parses `<tool> status` output (domain.md §10) into {unit: status}. */
-export function parseServiceStatus(stdout: string): Record<string, string> {
-  const units: Record<string, string> = {};
-  for (const line of stdout.split('\n')) {
-    const m = /^\t(running|stopped|failed|unknown)\t\t(\S+)\s*$/.exec(line);
-    if (m) units[m[2]] = m[1];
-  }
-  return units;
-}
-
-async function readStatus(t: Transport, target: Target): Promise<Status> {
-  const f = target.flavour;
+/** The target's status as its own tool reports it; `host` is named when the answer is unusable. */
+function serviceStatus(target: Target, host: string): Fact<Status> {
+  const what = `the status of ${describe(target)}`;
   const q = quote(target.name);
   switch (target.kind) {
     case 'pbx':
     case 'standby': {
+      const f = target.flavour;
       const group = target.kind === 'standby' ? f.telephonyGroup : target.name;
       const tool = target.kind === 'standby' ? f.serviceTool : target.tool;
-      const script = [
+      const command = [
         'PATH="$PATH:/usr/sbin:/sbin"',
         `command -v ${tool} >/dev/null 2>&1 || { echo "${tool} is not installed" >&2; exit 127; }`,
         `${tool} status ${quote(group)}; echo "@rc $?"`,
         `if [ -e ${quote(f.disabledFlag)} ]; then echo '@disabled'; ${tool} status ${f.telephonyGroup} | sed 's/^/@telephony/'; fi`,
         'exit 0',
       ].join('\n');
-      const r = await t.exec(script);
-      if (r.code !== 0) throw new TaskFailed(`cannot read the status of ${describe(target)} on ${t.hostName}: ${r.stderr.trim() || `exit ${r.code}`}`);
-      const lines = r.stdout.split('\n');
-      const units = parseServiceStatus(lines.filter((l) => !l.startsWith('@')).join('\n'));
-      const rc = Number(/^@rc (\d+)$/m.exec(r.stdout)?.[1] ?? 0);
-      const disabled = lines.includes('@disabled');
-      const telephony = Object.keys(parseServiceStatus(lines.filter((l) => l.startsWith('@telephony')).map((l) => l.slice('@telephony'.length)).join('\n')));
-      if (!Object.keys(units).length) throw new TaskFailed(`${tool} status ${group} on ${t.hostName} listed no unit`, { stdout: r.stdout });
-      const expected = Object.keys(units).filter((u) => !(disabled && telephony.includes(u)));
-      if (target.kind === 'standby') {
-        return {
-          units,
-          running: !disabled && expected.every((u) => units[u] === 'running'),
-          stopped: disabled && Object.values(units).every((s) => s !== 'running'),
-          enabled: !disabled,
-          rc,
-        };
-      }
-      return {
-        units,
-        running: expected.every((u) => units[u] === 'running'),
-        stopped: Object.values(units).every((s) => s !== 'running'),
-        enabled: !disabled,
-        rc,
-      };
+      return defineFact({ what, command, parse: (stdout) => parseToolStatus(stdout, target.kind === 'standby', `${tool} status ${group} on ${host}`) });
     }
-    case 'systemctl': {
-      const r = await t.exec(`systemctl is-active -- ${q}; systemctl is-enabled -- ${q} 2>/dev/null || true; exit 0`);
-      const [active = '', enabled = ''] = r.stdout.trim().split('\n');
-      const st = active === 'active' ? 'running' : active === 'failed' ? 'failed' : active === 'inactive' ? 'stopped' : 'unknown';
-      return { units: { [target.name]: st }, running: st === 'running', stopped: st !== 'running', enabled: enabled.trim() === 'enabled' };
-    }
-    case 'dcomp': {
-      const r = await t.exec(`${target.tool} ps`);
-      if (r.code !== 0) throw new TaskFailed(`${target.tool} ps failed on ${t.hostName}: ${r.stderr.trim() || `exit ${r.code}`}`);
-      const row = r.stdout.split('\n').slice(1).map((l) => l.trim().split(/\s{2,}|\s(?=\S)/)).find((cols) => cols[2] === target.name);
-      if (!row) throw new TaskFailed(`${target.tool} has no service ${target.name} on ${t.hostName}`);
-      const st = row.slice(3).join(' ').startsWith('Up') ? 'running' : 'stopped';
-      return { units: { [target.name]: st }, running: st === 'running', stopped: st !== 'running' };
-    }
+    case 'systemctl':
+      return defineFact({
+        what,
+        command: `systemctl is-active -- ${q}; systemctl is-enabled -- ${q} 2>/dev/null || true; exit 0`,
+        parse: (stdout) => {
+          const [active = '', enabled = ''] = stdout.trim().split('\n');
+          const st = active === 'active' ? 'running' : active === 'failed' ? 'failed' : active === 'inactive' ? 'stopped' : 'unknown';
+          return { units: { [target.name]: st }, running: st === 'running', stopped: st !== 'running', enabled: enabled.trim() === 'enabled' };
+        },
+      });
+    case 'dcomp':
+      return defineFact({
+        what,
+        command: `${target.tool} ps`,
+        parse: (stdout) => {
+          const row = stdout.split('\n').slice(1).map((l) => l.trim().split(/\s{2,}|\s(?=\S)/)).find((cols) => cols[2] === target.name);
+          if (!row) throw new TaskFailed(`${target.tool} has no service ${target.name} on ${host}`);
+          const st = row.slice(3).join(' ').startsWith('Up') ? 'running' : 'stopped';
+          return { units: { [target.name]: st }, running: st === 'running', stopped: st !== 'running' };
+        },
+      });
   }
+}
+
+/** `<tool> status` of a group (and of the telephony while it is disabled); `standby`: the standby set. */
+function parseToolStatus(stdout: string, standby: boolean, asked: string): Status {
+  const lines = stdout.split('\n');
+  const units = parseServiceStatus(lines.filter((l) => !l.startsWith('@')).join('\n'));
+  const rc = Number(/^@rc (\d+)$/m.exec(stdout)?.[1] ?? 0);
+  const disabled = lines.includes('@disabled');
+  const telephony = Object.keys(parseServiceStatus(lines.filter((l) => l.startsWith('@telephony')).map((l) => l.slice('@telephony'.length)).join('\n')));
+  if (!Object.keys(units).length) throw new TaskFailed(`${asked} listed no unit`, { stdout });
+  const expected = Object.keys(units).filter((u) => !(disabled && telephony.includes(u)));
+  const stopped = Object.values(units).every((s) => s !== 'running');
+  return standby
+    ? { units, running: !disabled && expected.every((u) => units[u] === 'running'), stopped: disabled && stopped, enabled: !disabled, rc }
+    : { units, running: expected.every((u) => units[u] === 'running'), stopped, enabled: !disabled, rc };
 }
 
 /** Polls until ready (every unit of `status all` for the PBX tools), bounded by timeout, with progress. */
@@ -275,8 +263,8 @@ async function waitReady(t: Transport, target: Target, p: ServiceParams, ctx: Ta
   const started = Date.now();
   let lastProgress = 0;
   for (;;) {
-    const s = await readStatus(t, whole);
-    if (s.running && (whole === target || s.rc === 0)) return target === whole ? s : readStatus(t, target);
+    const s = await ctx.fact(serviceStatus(whole, t.hostName));
+    if (s.running && (whole === target || s.rc === 0)) return target === whole ? s : ctx.fact(serviceStatus(target, t.hostName));
     const waited = (Date.now() - started) / 1000;
     if (waited >= p.timeout) {
       throw new TaskFailed(`${describe(whole)} not ready after ${p.timeout} s: ${summary(s)}`, { units: s.units }, 'raise timeout, or look at the units not running');

@@ -1,7 +1,7 @@
 // Sets host variables for the rest of the run. Nothing on the host changes, so it reports ok.
 import { TaskFailed } from '../core/errors.js';
 import type { Vars } from '../core/types.js';
-import { definePlugin } from './define.js';
+import { definePlugin } from '../kit/index.js';
 
 export type SetFactParams = Vars;
 

@@ -1,10 +1,10 @@
-// SIP registration expiry for HA (domain.md §6): the chan_sip `general` rows of the asterisk
+// SIP registration expiry for HA (haplay plugins sip-expiry): the chan_sip `general` rows of the asterisk
 // database's staticsip table, read and written through PostgreSQL over the SSH connection.
 import { TaskFailed } from '../core/errors.js';
 import type { Vars } from '../core/types.js';
-import { definePlugin } from './define.js';
-import { dbOptionsOf, dbSchemaProperties, withDb, type Db, type DbParams } from './ha/db.js';
-import { flavourFor, nodeTypeOf, type Flavour, type SipExpiry, ROLE_WORDS } from './ha/flavour.js';
+import { definePlugin } from '../kit/index.js';
+import { dbOptionsOf, dbSchemaProperties, withDb, type Db, type DbParams } from '../xivo/db.js';
+import { flavourFor, nodeTypeOf, type Flavour, type SipExpiry, ROLE_WORDS } from '../xivo/flavour.js';
 
 export interface SipExpiryParams extends DbParams {
   state?: 'on' | 'off';
@@ -43,8 +43,8 @@ export const sipExpiry = definePlugin<SipExpiryParams>({
   description: 'Set the SIP registration expiry for HA (or restore the values of a node without HA) in the asterisk database',
   doc: [
     'Sets minexpiry, maxexpiry and defaultexpiry of the chan_sip general settings: rows of table staticsip with filename sip.conf, category general, commented 0 (a missing row is inserted, a commented one uncommented), in one transaction, through PostgreSQL reached over the SSH connection (no database port opened).',
-    'Values in seconds. HA on: xivo 60/300/120 (1/5/2 minutes, seed 000), wazo 180/300/240 (3/5/4 minutes, seed 003). HA off: 60/3600/120 (chan_sip defaults). minexpiry/maxexpiry/defaultexpiry override them.',
-    'Databases without a staticsip table (Wazo after 2021, chan_sip removed) have no HA expiry to set: the task is ok and says so. Wazo\'s confd API no longer changes expiry either (domain.md §6).',
+    'Values in seconds. HA on: xivo 60/300/120 (1/5/2 minutes, as XiVO\'s HA setup sets them), wazo 180/300/240 (3/5/4 minutes, as Wazo\'s). HA off: 60/3600/120 (chan_sip defaults). minexpiry/maxexpiry/defaultexpiry override them.',
+    'Databases without a staticsip table (Wazo after 2021, chan_sip removed) have no HA expiry to set: the task is ok and says so. Wazo\'s confd API no longer changes expiry either.',
     'Asterisk reads the new values when its SIP configuration is reloaded: restart the services (as the seeds say) after enabling HA.',
     'Registered: expiry (the values after the task), before (the values found), flavour, state.',
   ].join('\n\n'),

@@ -5,6 +5,7 @@ import { check } from '../../src/core/params.js';
 import type { ExecutionContext, TestFn } from 'ava';
 import { render as renderTemplate } from '../../src/core/template.js';
 import { evaluate as evaluateExpr } from '../../src/core/expr.js';
+import { readFact } from '../../src/core/facts.js';
 import { FakeTransport, type FakeRule } from '../../src/core/transport/fake.js';
 import type { Plan, Plugin, TaskContext, Transport, Vars } from '../../src/core/types.js';
 
@@ -84,6 +85,7 @@ export function makeTaskContext(transport: Transport, vars: Vars = {}, opts: Con
     render: (t, extra) => renderTemplate(t, { ...hostVars, ...extra }),
     evaluate: (e, extra) => evaluateExpr(e, { ...hostVars, ...extra }),
     secret: (s) => secrets.push(s),
+    fact: async (f, h) => readFact(h === undefined ? transport : await ctx.transportFor(h), f),
   };
   return { ctx, progress, warnings, secrets };
 }

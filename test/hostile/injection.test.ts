@@ -10,7 +10,7 @@ import { FakeTransport } from '../../src/core/transport/fake.js';
 import { LocalTransport } from '../../src/core/transport/local.js';
 import type { Plugin, Vars } from '../../src/core/types.js';
 import { file } from '../../src/plugins/file/index.js';
-import { sipProbeVia } from '../../src/plugins/ha-monitor/probes.js';
+import { sipProbeVia } from '../../src/xivo/probes.js';
 import { ledgerPath, writeLedger, type Ledger } from '../../src/plugins/pg-replicate/stamps.js';
 import { provdTemplate } from '../../src/plugins/provd-template.js';
 import { rsync } from '../../src/plugins/rsync/index.js';

@@ -13,6 +13,7 @@ import { formatError, isHaplayError } from '../../src/core/errors.js';
 import { createReporter } from '../../src/core/reporters/index.js';
 import { prepare, runPlaybook } from '../../src/core/run.js';
 import { FakeTransport } from '../../src/core/transport/fake.js';
+import { builtinPlugins } from '../../src/plugins/index.js';
 
 const execFileP = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'haplay-secrets-'));
@@ -111,7 +112,7 @@ for (const m of MODES) {
     (stream as unknown as { columns: number }).columns = 120;
     const hosts = new Map<string, FakeTransport>();
     const code = await runPlaybook(
-      { playbook: join(dir, 'site.yml'), inventory: join(dir, 'inventory.yml'), extraVars: EXTRA, check: m.check, diff: m.diff, verbose: m.verbose, cwd: dir },
+      { playbook: join(dir, 'site.yml'), plugins: builtinPlugins, inventory: join(dir, 'inventory.yml'), extraVars: EXTRA, check: m.check, diff: m.diff, verbose: m.verbose, cwd: dir },
       {
         reporter: (redactor) =>
           createReporter({ json: m.json, verbose: m.verbose, diff: m.diff, redactor, stream: stream as unknown as NodeJS.WriteStream, isTTY: m.tty ?? false, color: false }),
@@ -160,7 +161,7 @@ test.serial('secrets never printed on the exit-4 path, and no_log validation err
 `,
   );
   const errorOf = (playbook: string) =>
-    prepare({ playbook: join(dir, playbook), inventory: join(dir, 'inventory.yml'), extraVars: EXTRA, cwd: dir }).then(
+    prepare({ playbook: join(dir, playbook), plugins: builtinPlugins, inventory: join(dir, 'inventory.yml'), extraVars: EXTRA, cwd: dir }).then(
       () => t.fail(`${playbook} was accepted`),
       (err: unknown) => {
         t.true(isHaplayError(err));

@@ -1,7 +1,7 @@
 // The monitor's own probes must never throw out of a socket callback: an uncaught exception kills
 // the monitor, and under a partition it would die every round (systemd restarts, nobody watches).
 import test from 'ava';
-import { sipProbeDirect } from '../../src/plugins/ha-monitor/probes.js';
+import { sipProbeDirect } from '../../src/xivo/probes.js';
 
 test('a SIP probe whose connect is refused by the route fails as a probe result, it does not throw', async (t) => {
   const uncaught: Error[] = [];

@@ -13,7 +13,7 @@ import { playbookFrom } from '../../src/core/playbook.js';
 import { Redactor } from '../../src/core/redact.js';
 import { checkPrepared } from '../../src/core/run.js';
 import { parseYaml } from '../../src/core/yaml.js';
-import { direct, HA_CONFIG_PATH, httpProbe } from '../../src/plugins/ha-monitor/probes.js';
+import { direct, HA_CONFIG_PATH, httpProbe } from '../../src/xivo/probes.js';
 import { testRegistry } from '../helpers/engine.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'haplay-tls-'));

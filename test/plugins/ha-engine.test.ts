@@ -1,7 +1,8 @@
 // ha-engine's inventory slice: what leaves the admin's inventory for a node, and whom the node's key opens.
 import test from 'ava';
 import { peersOf, sliceOf } from '../../src/plugins/ha-engine/slice.js';
-import { unitFiles } from '../../src/plugins/ha-engine/units.js';
+import { createHash } from 'node:crypto';
+import { unitCopies, unitFiles } from '../../src/plugins/ha-engine/units.js';
 
 const groups = { pbx_main: ['main'], pbx_standby: ['standby'], cc: ['cc'], edge: ['edge'], witness: ['w'], other: ['x'] };
 const vars: Record<string, Record<string, unknown>> = {
@@ -44,4 +45,22 @@ test('the units run the given haplay on the node files; the monitor restarts alw
   t.regex(u['haplay-monitor.service'], /\nExecStart=\/usr\/bin\/haplay monitor -i \/etc\/haplay\/inventory\.yml\nRestart=always\nRestartSec=2s\n/);
   t.regex(u['haplay-replicate.service'], /\nType=oneshot\nExecStart=\/usr\/bin\/haplay \/etc\/haplay\/playbooks\/replicate\.yml -i \/etc\/haplay\/inventory\.yml\n/);
   t.regex(u['haplay-replicate.timer'], /\nOnUnitActiveSec=60s\n/);
+});
+
+test("the package's units are used as they are; a copy goes to /etc/systemd/system only for another haplay", (t) => {
+  const sha = (x: string) => createHash('sha256').update(x).digest('hex');
+  const pkg = unitFiles('/usr/bin/haplay');
+  const packaged = new Map(Object.entries(pkg).map(([u, c]) => [u, sha(c)]));
+  // The package installed and haplay_command its /usr/bin/haplay: nothing to write, and the copies an
+  // earlier setup wrote go (else systemd would keep running them instead of the package's).
+  t.deepEqual(unitCopies('main', pkg, packaged, new Set(['haplay-replicate.timer', 'haplay-monitor.service']), sha),
+    { write: [], remove: ['haplay-replicate.timer', 'haplay-monitor.service'] });
+  // A checkout's haplay (or the lab's): the service must name it, so the node gets its own copy; the
+  // timer names no command, and the package's starts the service systemd finds first (the copy).
+  const other = unitFiles('/opt/haplay/bin/haplay');
+  t.deepEqual(unitCopies('main', other, packaged, new Set(), sha), { write: ['haplay-replicate.service'], remove: [] });
+  // No package: a standby's copy, and the main's copies it no longer needs go.
+  t.deepEqual(unitCopies('standby', pkg, new Map(), new Set(['haplay-replicate.timer', 'haplay-monitor.service']), sha),
+    { write: ['haplay-monitor.service'], remove: ['haplay-replicate.timer'] });
+  t.deepEqual(unitCopies('none', pkg, new Map(), new Set(['haplay-monitor.service']), sha), { write: [], remove: ['haplay-monitor.service'] });
 });

@@ -8,7 +8,8 @@ import type { Duplex } from 'node:stream';
 import { runPlaybook } from '../../src/core/run.js';
 import { ConnectionPool } from '../../src/core/transport/pool.js';
 import type { RunEvent, Transport, Vars } from '../../src/core/types.js';
-import { REPLICATION_EXCLUDED } from '../../src/plugins/ha/flavour.js';
+import { builtinPlugins } from '../../src/plugins/index.js';
+import { REPLICATION_EXCLUDED } from '../../src/xivo/flavour.js';
 import { LAB, lab, labExec, labPsql, useLab } from '../helpers/lab.js';
 
 useLab(test);
@@ -43,7 +44,7 @@ async function haplay(playbook: string, opts: { check?: boolean; extraVars?: str
   const events: RunEvent[] = [];
   let cutDone = false;
   const code = await runPlaybook(
-    { playbook, inventory: LAB.inventory, check: opts.check, diff: true, verbose: true, extraVars: opts.extraVars ?? [] },
+    { playbook, plugins: builtinPlugins, inventory: LAB.inventory, check: opts.check, diff: true, verbose: true, extraVars: opts.extraVars ?? [] },
     {
       reporter: () => ({ event: (e) => void (events.push(e), opts.onEvent?.(e)), close: async () => {} }),
       transports: (spec) => {

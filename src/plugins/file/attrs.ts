@@ -2,7 +2,7 @@
 // and the one-line descriptions that go into summaries and diffs.
 import { TaskFailed } from '../../core/errors.js';
 import { quote } from '../../core/shell.js';
-import type { FileState } from './probe.js';
+import type { FileState } from './state.js';
 
 export interface WantedAttrs {
   mode?: number;

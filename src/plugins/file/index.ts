@@ -1,4 +1,4 @@
-// Files and directories on the host: content, existence, mode and ownership. One probe reads the
+// Files and directories on the host: content, existence, mode and ownership. One fact reads the
 // current state; each difference becomes one change, so check mode and --diff say exactly what a
 // real run would do.
 import { readFile } from 'node:fs/promises';
@@ -6,9 +6,9 @@ import { posix, resolve } from 'node:path';
 import { TaskFailed } from '../../core/errors.js';
 import { quote } from '../../core/shell.js';
 import type { Change, Plan, TaskContext, Transport, Vars } from '../../core/types.js';
-import { definePlugin } from '../define.js';
+import { definePlugin, runOrFail } from '../../kit/index.js';
 import { attrCommands, attrDifferences, formatMode, parseMode, type WantedAttrs } from './attrs.js';
-import { probe, type FileState } from './probe.js';
+import { fileState, type FileState } from './state.js';
 
 export interface FileParams {
   path: string;
@@ -92,7 +92,7 @@ export const file = definePlugin<FileParams>({
     }
     const want: WantedAttrs = { mode: parseMode(p.mode), owner: p.owner, group: p.group };
     const content = sources.length ? await loadContent(p, ctx) : undefined;
-    const cur = await probe(ctx.transport, p.path, content !== undefined);
+    const cur = await ctx.fact(fileState(p.path, content !== undefined));
     const t = ctx.transport;
 
     if (p.state === 'absent') return planAbsent(p.path, cur, t);
@@ -183,8 +183,7 @@ function run(t: Transport, summary: string, commands: string[]): Change {
   return {
     summary,
     async apply() {
-      const r = await t.exec(commands.join(' && '));
-      if (r.code !== 0) throw new TaskFailed(`cannot ${summary}: ${r.stderr.trim() || `exit ${r.code}`}`);
+      await runOrFail(t, commands.join(' && '), summary);
     },
   };
 }

@@ -8,11 +8,11 @@ import { fileURLToPath } from 'node:url';
 import { TaskFailed } from '../../core/errors.js';
 import { quote } from '../../core/shell.js';
 import type { Change, Plan, TaskContext, Transport } from '../../core/types.js';
-import { definePlugin } from '../define.js';
+import { definePlugin, runOrFail } from '../../kit/index.js';
 import { CLUSTER_GROUPS, peersOf, sliceOf } from './slice.js';
 import {
-  ALL_UNITS, ENABLED_UNITS, HAPLAY_DIR, KEY, KNOWN_HOSTS, NODE_PLAYBOOKS, PLAYBOOK_DIR, ROLE_UNITS, SLICE, STATE_DIR,
-  UNIT_DIR, unitFiles, type EngineRole,
+  ALL_UNITS, ENABLED_UNITS, HAPLAY_DIR, KEY, KNOWN_HOSTS, NODE_PLAYBOOKS, PACKAGE_UNIT_DIR, PLAYBOOK_DIR, ROLE_UNITS, SLICE,
+  STATE_DIR, UNIT_DIR, unitCopies, unitFiles, type EngineRole,
 } from './units.js';
 
 export interface HaEngineParams {
@@ -71,10 +71,8 @@ export const haEngine = definePlugin<HaEngineParams>({
         .filter((f) => st.files.has(f));
       if (gone.length) changes.push(cmd(t, `remove ${gone.join(', ')}`, `rm -f -- ${gone.map(quote).join(' ')}`));
       if (st.dirs.has(PLAYBOOK_DIR)) changes.push(cmd(t, `remove ${PLAYBOOK_DIR}`, `rm -rf -- ${PLAYBOOK_DIR}`));
-      for (const peer of allCluster(ctx).filter((h) => h !== node)) {
-        const pt = await ctx.transportFor(peer);
-        const keys = (await pt.readFile('/root/.ssh/authorized_keys'))?.toString() ?? '';
-        if (keys.split('\n').some((l) => l.endsWith(` ${comment}`))) changes.push(revoke(pt, peer, comment));
+      for (const v of await readPeers(ctx, node, [])) {
+        if (v.keys.some((l) => l.endsWith(` ${comment}`))) changes.push(revoke(v.t, v.name, comment));
       }
       return done(changes, role, `haplay's HA is not installed on ${node}`);
     }
@@ -86,22 +84,21 @@ export const haEngine = definePlugin<HaEngineParams>({
     const peers = peersOf(node, role, cluster);
     const files = new Map<string, { content: string; mode: number }>();
     const units = unitFiles(haplay);
-    for (const u of ROLE_UNITS[role]) files.set(`${UNIT_DIR}/${u}`, { content: units[u], mode: 0o644 });
+    const packaged = new Map(ALL_UNITS.flatMap((u) => st.files.has(`${PACKAGE_UNIT_DIR}/${u}`) ? [[u, st.files.get(`${PACKAGE_UNIT_DIR}/${u}`)!.sha] as const] : []));
+    const copies = new Set(ALL_UNITS.filter((u) => st.files.has(`${UNIT_DIR}/${u}`)));
+    const unitPlan = unitCopies(role, units, packaged, copies, sha);
+    for (const u of unitPlan.write) files.set(`${UNIT_DIR}/${u}`, { content: units[u], mode: 0o644 });
     const { stringify } = await import('yaml');
     const slice = `# Written by haplay ha-setup.yml (ha-engine) for ${node}; rewritten by every setup run.\n` +
       stringify(sliceOf(node, role, cluster), { lineWidth: 0, aliasDuplicateObjects: false });
     files.set(SLICE, { content: slice, mode: 0o600 });
-    const hostKeys: string[] = [];
-    for (const peer of peers) {
-      const pt = await ctx.transportFor(peer);
-      const r = await pt.exec('cat /etc/ssh/ssh_host_*_key.pub 2>/dev/null; exit 0');
+    const views = await readPeers(ctx, node, peers);
+    const hostKeys = peers.flatMap((peer) => {
       const address = String(ctx.hostvars(peer).address ?? peer);
       const port = Number(ctx.hostvars(peer).port ?? 22);
       const name = port === 22 ? address : `[${address}]:${port}`;
-      for (const l of r.stdout.split('\n').filter((l) => /^(ssh|ecdsa)-\S+ \S+/.test(l))) {
-        hostKeys.push(`${name} ${l.split(' ').slice(0, 2).join(' ')}`);
-      }
-    }
+      return views.find((v) => v.name === peer)!.hostKeys.map((k) => `${name} ${k}`);
+    });
     files.set(KNOWN_HOSTS, { content: hostKeys.join('\n') + '\n', mode: 0o644 });
     const dir = p.playbooks ?? ownPlaybooks();
     for (const b of NODE_PLAYBOOKS) files.set(`${PLAYBOOK_DIR}/${b}`, { content: readFileSync(`${dir}/${b}`, 'utf8'), mode: 0o644 });
@@ -114,21 +111,15 @@ export const haEngine = definePlugin<HaEngineParams>({
       changes.push({
         summary: `make ${node}'s SSH key ${KEY}`,
         apply: async () => {
-          const r = await t.exec(`rm -f ${KEY} ${KEY}.pub && ssh-keygen -q -t ed25519 -N '' -C ${quote(comment)} -f ${KEY} && cat ${KEY}.pub`);
-          if (r.code !== 0) throw new TaskFailed(`ssh-keygen on ${node} failed: ${r.stderr.trim()}`);
-          pub = r.stdout.trim();
+          const script = `rm -f ${KEY} ${KEY}.pub && ssh-keygen -q -t ed25519 -N '' -C ${quote(comment)} -f ${KEY} && cat ${KEY}.pub`;
+          pub = (await runOrFail(t, script, `make ${node}'s SSH key ${KEY}`)).trim();
         },
       });
     }
-    for (const peer of peers) {
-      const pt = await ctx.transportFor(peer);
-      const keys = (await pt.readFile('/root/.ssh/authorized_keys'))?.toString() ?? '';
-      if (!pub || !keys.split('\n').includes(pub)) changes.push(authorize(pt, peer, comment, () => pub!));
-    }
-    for (const peer of allCluster(ctx).filter((h) => h !== node && !peers.includes(h))) {
-      const pt = await ctx.transportFor(peer);
-      const keys = (await pt.readFile('/root/.ssh/authorized_keys'))?.toString() ?? '';
-      if (keys.split('\n').some((l) => l.endsWith(` ${comment}`))) changes.push(revoke(pt, peer, comment));
+    for (const v of views) {
+      if (peers.includes(v.name)) {
+        if (!pub || !v.keys.includes(pub)) changes.push(authorize(v.t, v.name, comment, () => pub!));
+      } else if (v.keys.some((l) => l.endsWith(` ${comment}`))) changes.push(revoke(v.t, v.name, comment));
     }
     let inputsChanged = !pub;
     for (const [path, f] of files) {
@@ -143,7 +134,7 @@ export const haEngine = definePlugin<HaEngineParams>({
     }
     const stale = ALL_UNITS.filter((u) => !ROLE_UNITS[role].includes(u));
     for (const u of stale.filter((u) => st.enabled.has(u) || st.active.has(u))) changes.push(cmd(t, `stop and disable ${u} (not a ${role}'s)`, `systemctl disable --now ${u}`));
-    const staleFiles = stale.map((u) => `${UNIT_DIR}/${u}`).filter((f) => st.files.has(f));
+    const staleFiles = unitPlan.remove.map((u) => `${UNIT_DIR}/${u}`);
     if (staleFiles.length) changes.push(cmd(t, `remove ${staleFiles.join(', ')}`, `rm -f -- ${staleFiles.join(' ')}`));
     if (inputsChanged || staleFiles.length) changes.push(cmd(t, 'systemctl daemon-reload', 'systemctl daemon-reload'));
     for (const u of ROLE_UNITS[role].filter((u) => ENABLED_UNITS.includes(u))) {
@@ -169,6 +160,24 @@ function allCluster(ctx: TaskContext): string[] {
   return [...new Set(CLUSTER_GROUPS.flatMap((g) => ctx.groups[g] ?? []))];
 }
 
+interface PeerView { name: string; t: Transport; keys: string[]; hostKeys: string[] }
+
+/** Every other cluster host, read at once: its authorized_keys and, for a peer, its host keys. */
+function readPeers(ctx: TaskContext, node: string, peers: string[]): Promise<PeerView[]> {
+  return Promise.all(allCluster(ctx).filter((h) => h !== node).map(async (name) => {
+    const t = await ctx.transportFor(name);
+    const hostKeys = peers.includes(name) ? 'cat /etc/ssh/ssh_host_*_key.pub 2>/dev/null' : ':';
+    const r = await t.exec(`cat /root/.ssh/authorized_keys 2>/dev/null; echo @hostkeys; ${hostKeys}; exit 0`);
+    const [keys, hk = ''] = r.stdout.split('@hostkeys\n');
+    return {
+      name,
+      t,
+      keys: keys.split('\n'),
+      hostKeys: hk.split('\n').filter((l) => /^(ssh|ecdsa)-\S+ \S+/.test(l)).map((l) => l.split(' ').slice(0, 2).join(' ')),
+    };
+  }));
+}
+
 function ownPlaybooks(): string {
   const candidates = [fileURLToPath(new URL('../../../playbooks', import.meta.url)), '/usr/share/haplay/playbooks'];
   const found = candidates.find((d) => existsSync(`${d}/failover.yml`));
@@ -179,39 +188,30 @@ function ownPlaybooks(): string {
 function cmd(t: Transport, summary: string, command: string): Change {
   return {
     summary,
-    apply: async () => {
-      const r = await t.exec(command);
-      if (r.code !== 0) throw new TaskFailed(`${command} failed on ${t.hostName}: ${(r.stderr.trim() || r.stdout.trim()).split('\n').pop() ?? `exit ${r.code}`}`);
-    },
+    apply: async () => void (await runOrFail(t, command, summary)),
   };
 }
 
 // Two nodes' plans edit the same peer's authorized_keys: each edit runs under a lock on the folder.
-function editKeys(pt: Transport, comment: string, line: string | null): Promise<{ code: number; stderr: string; stdout: string }> {
+function editKeys(comment: string, line: string | null): string {
   const add = line ? `printf '%s\\n' ${quote(line)} >> "$f.haplay"` : ':';
-  return pt.exec(
+  return (
     `umask 077; mkdir -p /root/.ssh; f=/root/.ssh/authorized_keys; touch "$f"; flock /root/.ssh sh -c ` +
-      quote(`f=/root/.ssh/authorized_keys; grep -v -e ${quote(` ${comment}`)}'$' "$f" > "$f.haplay"; ${add}; chmod 600 "$f.haplay"; mv -f "$f.haplay" "$f"`),
+      quote(`f=/root/.ssh/authorized_keys; grep -v -e ${quote(` ${comment}`)}'$' "$f" > "$f.haplay"; ${add}; chmod 600 "$f.haplay"; mv -f "$f.haplay" "$f"`)
   );
 }
 
 function authorize(pt: Transport, peer: string, comment: string, pub: () => string): Change {
   return {
     summary: `authorise ${comment.slice(7)}'s haplay key on ${peer}`,
-    apply: async () => {
-      const r = await editKeys(pt, comment, pub());
-      if (r.code !== 0) throw new TaskFailed(`cannot authorise the key on ${peer}: ${r.stderr.trim()}`);
-    },
+    apply: async () => void (await runOrFail(pt, editKeys(comment, pub()), 'authorise the key')),
   };
 }
 
 function revoke(pt: Transport, peer: string, comment: string): Change {
   return {
     summary: `remove ${comment.slice(7)}'s haplay key from ${peer}`,
-    apply: async () => {
-      const r = await editKeys(pt, comment, null);
-      if (r.code !== 0) throw new TaskFailed(`cannot remove the key on ${peer}: ${r.stderr.trim()}`);
-    },
+    apply: async () => void (await runOrFail(pt, editKeys(comment, null), 'remove the key')),
   };
 }
 
@@ -225,7 +225,7 @@ interface NodeState {
 }
 
 async function readNode(t: Transport, haplay: string): Promise<NodeState> {
-  const paths = [...ALL_UNITS.map((u) => `${UNIT_DIR}/${u}`), SLICE, KEY, `${KEY}.pub`, KNOWN_HOSTS, ...MONITOR_STATE, ...NODE_PLAYBOOKS.map((b) => `${PLAYBOOK_DIR}/${b}`)];
+  const paths = [...ALL_UNITS.flatMap((u) => [`${UNIT_DIR}/${u}`, `${PACKAGE_UNIT_DIR}/${u}`]), SLICE, KEY, `${KEY}.pub`, KNOWN_HOSTS, ...MONITOR_STATE, ...NODE_PLAYBOOKS.map((b) => `${PLAYBOOK_DIR}/${b}`)];
   const script = [
     `[ -x ${quote(haplay)} ] && echo @haplay`,
     `[ -f ${KEY}.pub ] && [ -f ${KEY} ] && echo "@pub $(cat ${KEY}.pub)"`,

@@ -3,7 +3,7 @@
 // machine's): a standby cut off from a main that still answers elsewhere must not take over (split
 // brain). The main is down for telephony when no SIP answer came in `failuresBeforeFailover`
 // consecutive rounds, even if its host still answers SSH, PostgreSQL or HTTP (a crashed Asterisk).
-import type { ProbeResult } from './probes.js';
+import type { ProbeResult } from '../../xivo/probes.js';
 
 export type MainState = 'serving' | 'down' | 'undecided';
 

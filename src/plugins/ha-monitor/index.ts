@@ -5,13 +5,13 @@
 // same [RESILIENCE] syslog lines. Probing is a read (in plan); starting/stopping is the change.
 import { TaskFailed } from '../../core/errors.js';
 import { HOST_ADDRESS, quote } from '../../core/shell.js';
-import type { Change, Plan, TaskContext, Transport, Vars } from '../../core/types.js';
-import { definePlugin, sleep } from '../define.js';
-import { HA_PATHS, flavourFor, type Flavour } from '../ha/flavour.js';
-import { parseServiceStatus } from '../service.js';
+import type { Change, Fact, Plan, TaskContext, Transport, Vars } from '../../core/types.js';
+import { commandFailed, defineFact, definePlugin, failureLine, sleep } from '../../kit/index.js';
+import { HA_PATHS, flavourFor, type Flavour } from '../../xivo/flavour.js';
+import { parseServiceStatus } from '../../xivo/services.js';
 import { decide, describe, standbyDecision, type Action, type Verdict } from './decide.js';
-import { FINGERPRINT_PATTERN, TLS_VARS_HINT, trustFrom, type TlsTrust } from './tls.js';
-import { dbProbe, direct, httpProbe, sipProbeDirect, sipProbeVia, sshProbe, viaTransport, type ProbeName, type ProbeResult } from './probes.js';
+import { FINGERPRINT_PATTERN, TLS_VARS_HINT, trustFrom, type TlsTrust } from '../../xivo/tls.js';
+import { dbProbe, direct, httpProbe, sipProbeDirect, sipProbeVia, sshProbe, viaTransport, type ProbeName, type ProbeResult } from '../../xivo/probes.js';
 
 export interface HaMonitorParams {
   role: 'auto' | 'standby' | 'cc' | 'main';
@@ -91,7 +91,7 @@ const schema = {
       description:
         "CC: for one CC that serves both sides, the standby PBX it follows when the linked PBX is not active. Default: the host variable `pbx_standby`. Omit it on a site with a main CC and a standby CC (each linked to its own PBX): each then runs nginx only while its PBX serves.",
     },
-    syslog: { type: 'string', pattern: '^/', default: '/var/log/syslog', description: 'CC: where the [RESILIENCE] lines are appended (seed 000: grep xivocc-ha /var/log/syslog).' },
+    syslog: { type: 'string', pattern: '^/', default: '/var/log/syslog', description: 'CC: where the [RESILIENCE] lines are appended, as XiVO CC\'s xivocc-ha-monitoring does (grep xivocc-ha /var/log/syslog).' },
     log_every_run: {
       type: 'boolean',
       default: false,
@@ -116,9 +116,9 @@ export const haMonitor = definePlugin<HaMonitorParams>({
   name: 'ha-monitor',
   description: 'Decide which side serves and enforce it: standby telephony from probes of the main, CC nginx from its PBX\'s HA state',
   doc: [
-    'On a standby, replaces xivo-check-master-status (three pings a minute): each round probes the main with SIP OPTIONS, the SSH banner, PostgreSQL and the HTTPS HA config, from the standby (through its SSH connection) and from the control machine, each bounded by probe_timeout. The main serves when its SIP answers from anywhere; it is down after failures_before_failover rounds in a row without a SIP answer, even when its host still answers (a crashed Asterisk: seed 003\'s limitation does not hold). A standby cut off from a main that answers the control machine does not start its telephony (no split brain), and says so.',
+    'On a standby, replaces xivo-check-master-status (three pings a minute): each round probes the main with SIP OPTIONS, the SSH banner, PostgreSQL and the HTTPS HA config, from the standby (through its SSH connection) and from the control machine, each bounded by probe_timeout. The main serves when its SIP answers from anywhere; it is down after failures_before_failover rounds in a row without a SIP answer, even when its host still answers (a crashed Asterisk, which the upstream ping check misses). A standby cut off from a main that answers the control machine does not start its telephony (no split brain), and says so.',
     'Then, like xivo-manage-slave-services: main down → `xivo-manage-slave-services start` unless the telephony already runs; main serving → `... stop` unless already stopped. The result registers the verdict (main: serving|down|undecided), reason, consecutive_failures, every round\'s probes (probe, from, ok, ms, detail) and the standby\'s telephony before the change.',
-    'On a CC (seed 000\'s xivocc-ha-monitoring): GET https://<pbx>/configmgt/api/2.0/sysconfd/get_ha_config through the PBX\'s nginx, from the CC. The PBX is active when its HA config says `active: true`, or, without that field, when it answered and its SIP answers OPTIONS from the CC (a standby only answers SIP while it serves). nginx runs when the linked PBX (or, with pbx_standby, the standby) is active; the syslog gets `<ts> <host> xivocc-ha: [RESILIENCE] Querying HA status at https://<ip>/configmgt/api/2.0/sysconfd/get_ha_config`, `... HA config shows active=false`, `... Nginx started|stopped|already stopped`. Registered: serving (the PBX the CC follows, or null), serving_since (epoch ms when that PBX\'s asterisk started, to tell whether xuc must be restarted), nginx, pbx (each query).',
+    'On a CC (in place of XiVO CC\'s xivocc-ha-monitoring): GET https://<pbx>/configmgt/api/2.0/sysconfd/get_ha_config through the PBX\'s nginx, from the CC. The PBX is active when its HA config says `active: true`, or, without that field, when it answered and its SIP answers OPTIONS from the CC (a standby only answers SIP while it serves). nginx runs when the linked PBX (or, with pbx_standby, the standby) is active; the syslog gets `<ts> <host> xivocc-ha: [RESILIENCE] Querying HA status at https://<ip>/configmgt/api/2.0/sysconfd/get_ha_config`, `... HA config shows active=false`, `... Nginx started|stopped|already stopped`. Registered: serving (the PBX the CC follows, or null), serving_since (epoch ms when that PBX\'s asterisk started, to tell whether xuc must be restarted), nginx, pbx (each query).',
   ].join('\n\n'),
   schema,
   examples: [
@@ -176,7 +176,7 @@ interface StandbyState {
   stopped: boolean;
 }
 
-export function standbyProbeScript(f: Flavour): string {
+function standbyStateScript(f: Flavour): string {
   return [
     'PATH="$PATH:/usr/sbin:/sbin"',
     `if [ -f ${HA_PATHS.haConf} ]; then printf '@ha '; tr -d '\\n' < ${HA_PATHS.haConf}; echo; fi`,
@@ -187,7 +187,12 @@ export function standbyProbeScript(f: Flavour): string {
   ].join('\n');
 }
 
-export function parseStandbyProbe(stdout: string): StandbyState {
+/** The standby's role, sentinels and telephony, read on the node the task runs on. */
+export function standbyState(f: Flavour): Fact<StandbyState> {
+  return defineFact({ what: 'the HA state', command: standbyStateScript(f), parse: parseStandbyState });
+}
+
+export function parseStandbyState(stdout: string): StandbyState {
   const lines = stdout.split('\n');
   const haLine = lines.find((l) => l.startsWith('@ha '));
   let ha: StandbyState['ha'] = null;
@@ -214,9 +219,7 @@ export function parseStandbyProbe(stdout: string): StandbyState {
 
 async function planStandby(p: HaMonitorParams, ctx: TaskContext, f: Flavour, role: 'auto' | 'standby' | 'main'): Promise<Plan> {
   const t = ctx.transport;
-  const r = await t.exec(standbyProbeScript(f));
-  if (r.code !== 0) throw new TaskFailed(`cannot read the HA state of ${t.hostName}: ${r.stderr.trim() || `exit ${r.code}`}`);
-  const st = parseStandbyProbe(r.stdout);
+  const st = await ctx.fact(standbyState(f));
   const nodeType = st.ha?.node_type ?? 'disabled';
   const telephony = { running: st.running, stopped: st.stopped, disabled: st.disabled, units: st.units };
   if (role === 'main' || (role === 'auto' && nodeType !== 'slave')) {
@@ -227,7 +230,7 @@ async function planStandby(p: HaMonitorParams, ctx: TaskContext, f: Flavour, rol
     return { changes: [], result: { role: role === 'main' || nodeType === 'master' ? 'main' : nodeType, node_type: nodeType, telephony }, noop: why };
   }
   if (role === 'auto' && !st.secondary) {
-    // xivo-check-master-status's guard (domain.md §4).
+    // xivo-check-master-status's guard.
     return {
       changes: [],
       result: { role: 'standby', node_type: nodeType, telephony },
@@ -279,10 +282,7 @@ async function planStandby(p: HaMonitorParams, ctx: TaskContext, f: Flavour, rol
     summary: `${d.change} the standby services (${cmd}): ${d.change === 'start' ? 'the main is down' : 'the main serves'}`,
     apply: async () => {
       const out = await t.exec(`PATH="$PATH:/usr/sbin:/sbin"; ${cmd}`);
-      if (out.code !== 0) {
-        const why = (out.stderr.trim() || out.stdout.trim()).split('\n').pop() || '';
-        throw new TaskFailed(`${cmd} exited with ${out.code}${why ? `: ${why}` : ''}`, { rc: out.code, stdout: out.stdout, stderr: out.stderr });
-      }
+      if (out.code !== 0) throw commandFailed(cmd, out);
       return { applied: cmd };
     },
   };
@@ -398,7 +398,7 @@ async function viewOf(p: HaMonitorParams, ctx: TaskContext, name: string, timeou
 async function servingSince(ctx: TaskContext, name: string): Promise<number | null> {
   if (!Object.values(ctx.groups).some((g) => g.includes(name))) return null;
   try {
-    const t = await ctx.transportFor(name);
+    const t = await ctx.transportFor(name, { readOnly: true });
     const r = await t.exec(
       'pid=$(pidof -s asterisk 2>/dev/null || systemctl show -p MainPID --value asterisk 2>/dev/null); [ -n "$pid" ] && [ "$pid" != 0 ] && echo "$(date +%s%3N) $(ps -o etimes= -p $pid)"; exit 0',
       { timeoutMs: 5000 },
@@ -441,7 +441,7 @@ async function planCc(p: HaMonitorParams, ctx: TaskContext): Promise<Plan> {
     : `no linked PBX is active (${views.map((v) => `${v.name}: ${v.answered ? (v.sip ? 'answers' : 'SIP silent') : v.detail}`).join('; ')})`;
   const writeLog = async (nginxLine: string) => {
     const r = await t.exec(syslogScript(p.syslog, ccLogLines(views, nginxLine)));
-    if (r.code !== 0) ctx.warn(`cannot append to ${p.syslog} on ${t.hostName}: ${r.stderr.trim() || `exit ${r.code}`}`);
+    if (r.code !== 0) ctx.warn(`cannot append to ${p.syslog} on ${t.hostName}: ${failureLine(r)}`);
   };
   if (want === nginx.running || p.action === 'report') {
     const state = nginx.running ? 'started' : 'stopped';
@@ -459,7 +459,7 @@ async function planCc(p: HaMonitorParams, ctx: TaskContext): Promise<Plan> {
           const r = await t.exec(cmd);
           if (r.code !== 0) {
             await writeLog(`Nginx failed to ${verb}`);
-            throw new TaskFailed(`${cmd} exited with ${r.code}: ${(r.stderr.trim() || r.stdout.trim()).split('\n').pop() ?? ''}`, { rc: r.code });
+            throw commandFailed(cmd, r);
           }
           await writeLog(`Nginx ${want ? 'started' : 'stopped'}`);
           return { nginx: want ? 'running' : 'stopped' };

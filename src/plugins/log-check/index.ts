@@ -5,8 +5,8 @@
 import { TaskFailed } from '../../core/errors.js';
 import { quote } from '../../core/shell.js';
 import type { TaskContext, Transport, Vars } from '../../core/types.js';
-import { definePlugin } from '../define.js';
-import { flavourFor } from '../ha/flavour.js';
+import { definePlugin, failureLine } from '../../kit/index.js';
+import { flavourFor } from '../../xivo/flavour.js';
 import { NAMED_PATTERNS, namedRegex } from './patterns.js';
 import { judge, matching, parseLines, sinceMs, type Expectation, type LogLine } from './parse.js';
 
@@ -227,8 +227,7 @@ async function readAll(t: Transport, spec: Spec, offset: number, maxLines: numbe
   // A log command may exit non-zero after printing the log (some compose wrappers do): only a
   // failure that printed nothing is one.
   if (r.code !== 0 && (spec.source.startsWith('/') || r.stdout.trim() === '')) {
-    const why = (r.stderr.trim() || r.stdout.trim()).split('\n').pop() || `exit ${r.code}`;
-    throw new TaskFailed(`cannot read ${spec.source} on ${t.hostName}: ${why}`, { rc: r.code });
+    throw new TaskFailed(`cannot read ${spec.source} on ${t.hostName}: ${failureLine(r)}`, { rc: r.code });
   }
   const all = parseLines(r.stdout, offset);
   return all.length > maxLines ? all.slice(-maxLines) : all;

@@ -1,7 +1,7 @@
-// The log lines the seeds tell operators to watch (seed 000 "Logging"; the lab README for xuc), as
+// The log lines XiVO's HA documentation tells operators to watch (the lab README for xuc), as
 // named patterns: each knows where its lines are, so `log-check: {named: xuc_ready, wait: true}` is a
 // whole task. `{address}` narrows a pattern to one PBX address (the `address` param).
-import type { Flavour } from '../ha/flavour.js';
+import type { Flavour } from '../../xivo/flavour.js';
 
 export interface NamedPattern {
   /** A regular expression; `{address}` is replaced by the escaped `address` param (any address when omitted). */
@@ -19,7 +19,7 @@ const dcomp = (tool: string, svc: string) => ({
 export const NAMED_PATTERNS: Record<string, NamedPattern> = {
   sysconfd_resilience: {
     regex: 'Updating resilience state, from: (?:True|False) to: (?:True|False)',
-    what: 'sysconfd changed the HA state of the PBX (seed 000: grep \'Updating resilience state\' /var/log/xivo-sysconfd.log)',
+    what: 'sysconfd changed the HA state of the PBX (grep \'Updating resilience state\' /var/log/xivo-sysconfd.log)',
     source: (f) => ({ path: f.sysconfdLog }),
   },
   cc_resilience: {
@@ -54,7 +54,7 @@ export const NAMED_PATTERNS: Record<string, NamedPattern> = {
   },
   xuc_ready: {
     regex: 'p\\.c\\.s\\.AkkaHttpServer - Listening for HTTP on',
-    what: 'xuc is ready after a (re)start (seed 000: xivocc-dcomp logs -f xuc)',
+    what: 'xuc is ready after a (re)start (xivocc-dcomp logs -f xuc)',
     source: () => dcomp('xivocc-dcomp', 'xuc'),
   },
 };

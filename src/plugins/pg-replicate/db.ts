@@ -2,7 +2,7 @@
 // the HA plugins), or directly from the control machine when asked. Sessions get the same output
 // settings on both sides, so equal rows hash equal.
 import type pg from 'pg';
-import { connectDb, startupOptions } from '../ha/db.js';
+import { connectDb, startupOptions } from '../../xivo/db.js';
 import { TaskFailed } from '../../core/errors.js';
 import type { Transport } from '../../core/types.js';
 

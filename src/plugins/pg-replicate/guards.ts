@@ -1,10 +1,10 @@
 // Who may replicate onto whom: the source must be the main (ha.conf master + is-primary sentinel), the
 // target the standby (slave + is-secondary) and the standby must not be serving, or the copy would erase
-// what users changed on it during an outage. One probe per node.
-import { TaskFailed } from '../../core/errors.js';
+// what users changed on it during an outage. One fact per node.
 import { quote } from '../../core/shell.js';
-import type { Transport } from '../../core/types.js';
-import { HA_PATHS, roleWord, type Flavour, type NodeType } from '../ha/flavour.js';
+import type { Fact } from '../../core/types.js';
+import { defineFact } from '../../kit/index.js';
+import { HA_PATHS, roleWord, type Flavour, type NodeType } from '../../xivo/flavour.js';
 
 export interface NodeState {
   host: string;
@@ -13,13 +13,13 @@ export interface NodeState {
   primary: boolean;
   secondary: boolean;
   disabledFlag: boolean;
-  /** asterisk active in systemd (standby probe only): what `<serviceTool> status` reports as running. */
+  /** asterisk active in systemd (the standby's fact only): what `<serviceTool> status` reports as running. */
   asteriskRunning?: boolean;
 }
 
 const SEP = '@@haplay@@';
 
-export function probeScript(f: Flavour, withStatus: boolean): string {
+function stateScript(f: Flavour, withStatus: boolean): string {
   return [
     `cat ${HA_PATHS.haConf} 2>/dev/null || echo '${SEP}absent'`,
     `echo; echo ${SEP}`,
@@ -35,7 +35,7 @@ export function probeScript(f: Flavour, withStatus: boolean): string {
     .join('\n');
 }
 
-export function parseProbe(host: string, out: string, withStatus: boolean): NodeState {
+export function parseNodeState(host: string, out: string, withStatus: boolean): NodeState {
   const [conf = '', flags = '', status = ''] = out.split(`${SEP}\n`);
   const text = conf.trim();
   let nodeType: NodeState['nodeType'] = 'unknown';
@@ -63,10 +63,9 @@ export function parseProbe(host: string, out: string, withStatus: boolean): Node
   };
 }
 
-export async function probeNode(t: Transport, f: Flavour, withStatus: boolean): Promise<NodeState> {
-  const r = await t.exec(probeScript(f, withStatus));
-  if (r.code !== 0) throw new TaskFailed(`cannot read the HA state of ${t.hostName}: ${r.stderr.trim() || `exit ${r.code}`}`);
-  return parseProbe(t.hostName, r.stdout, withStatus);
+/** The HA state of `host`; with `withStatus`, whether asterisk runs there too (the standby's). */
+export function nodeState(host: string, f: Flavour, withStatus: boolean): Fact<NodeState> {
+  return defineFact({ what: 'the HA state', command: stateScript(f, withStatus), parse: (out) => parseNodeState(host, out, withStatus) });
 }
 
 export interface GuardProblem {

@@ -6,13 +6,13 @@
 import type pg from 'pg';
 import { TaskFailed } from '../../core/errors.js';
 import type { Change, Diff, Vars } from '../../core/types.js';
-import { definePlugin, standbyPeer } from '../define.js';
-import { flavourFor, REPLICATION_EXCLUDED } from '../ha/flavour.js';
+import { definePlugin, standbyFor, standbyPeer } from '../../kit/index.js';
+import { flavourFor, REPLICATION_EXCLUDED } from '../../xivo/flavour.js';
 import { checkSchemas, readCatalog, sequenceValues, tableSpec, type Catalog } from './compare.js';
 import { Copier } from './copier.js';
 import { closeDb, openDb, type DbTarget } from './db.js';
 import { findDifferences, type TablePlan } from './decide.js';
-import { guardProblems, probeNode } from './guards.js';
+import { guardProblems, nodeState } from './guards.js';
 import {
   ledgerApplies, nextHistory, readLedger, readStamps, recentTables, unchangedTables, writeLedger, type Ledger, type NodeStamps,
 } from './stamps.js';
@@ -116,19 +116,15 @@ export const pgReplicate = definePlugin<PgReplicateParams>({
 
   async plan(p, ctx) {
     const t0 = Date.now();
-    const standbyName = p.standby ?? ctx.groups.pbx_standby?.[0];
-    if (!standbyName) {
-      throw new TaskFailed('no standby to replicate onto', undefined, 'give standby: NAME or put the standby in inventory group pbx_standby');
-    }
-    if (standbyName === ctx.host.name) throw new TaskFailed(`${standbyName} cannot replicate onto itself`, undefined, 'run the task on the main (hosts: pbx_main)');
+    const standbyName = standbyFor(ctx, p.standby, 'standby', 'replicate onto');
     if (p.password) ctx.secret(p.password);
     const fm = flavourFor(undefined, ctx.host.vars);
     const fs = flavourFor(ctx.hostvars(standbyName).flavour, ctx.host.vars);
     const standbyT = await ctx.transportFor(standbyName);
 
     const [mainState, standbyState, ledger] = await Promise.all([
-      probeNode(ctx.transport, fm, false),
-      probeNode(standbyT, fs, true),
+      ctx.fact(nodeState(ctx.transport.hostName, fm, false)),
+      ctx.fact(nodeState(standbyName, fs, true), standbyName),
       readLedger(standbyT, p.database),
     ]);
     const problems = guardProblems(mainState, standbyState, fm, fs);

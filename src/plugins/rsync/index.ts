@@ -5,9 +5,9 @@
 import { posix } from 'node:path';
 import { TaskFailed } from '../../core/errors.js';
 import { argvToShell, HOST_ADDRESS, isHostAddress, quote, rsyncQuote } from '../../core/shell.js';
-import type { Change, TaskContext, Transport, Vars } from '../../core/types.js';
-import { definePlugin, standbyPeer } from '../define.js';
-import { flavourFor, HA_PATHS, type Flavour } from '../ha/flavour.js';
+import type { Change, Fact, TaskContext, Transport, Vars } from '../../core/types.js';
+import { defineFact, definePlugin, runOrFail, standbyFor, standbyPeer } from '../../kit/index.js';
+import { flavourFor, HA_PATHS, type Flavour } from '../../xivo/flavour.js';
 
 export interface RsyncParams {
   dest?: string;
@@ -159,19 +159,20 @@ export function defaultPaths(f: Flavour, direction: RsyncParams['direction']): {
 }
 
 /** Which of the candidate paths exist on the source (rsync -R fails on a missing one), tenant sounds listed. */
-async function existingPaths(t: Transport, fixed: string[], tenantRoot?: string): Promise<{ present: string[]; tenant: string[] }> {
-  const script = [
+export function pathsToSync(fixed: string[], tenantRoot?: string): Fact<{ present: string[]; tenant: string[] }> {
+  const command = [
     ...fixed.map((p) => `[ -e ${quote(p)} ] && echo "P ${p.replace(/["\\$`]/g, '\\$&')}"`),
     tenantRoot ? `for d in ${quote(tenantRoot)}/*/*; do [ -d "$d" ] && echo "T $d"; done` : '',
     'exit 0',
-  ].filter(Boolean);
-  const r = await t.exec(script.join('\n'));
-  if (r.code !== 0) throw new TaskFailed(`cannot list the paths to sync on ${t.hostName}: ${r.stderr.trim()}`);
-  const lines = r.stdout.split('\n');
-  return {
-    present: lines.filter((l) => l.startsWith('P ')).map((l) => l.slice(2)),
-    tenant: lines.filter((l) => l.startsWith('T ')).map((l) => l.slice(2)),
-  };
+  ].filter(Boolean).join('\n');
+  return defineFact({
+    what: 'the paths to sync',
+    command,
+    parse: (stdout) => {
+      const lines = stdout.split('\n');
+      return { present: lines.filter((l) => l.startsWith('P ')).map((l) => l.slice(2)), tenant: lines.filter((l) => l.startsWith('T ')).map((l) => l.slice(2)) };
+    },
+  });
 }
 
 export const rsync = definePlugin<RsyncParams>({
@@ -194,9 +195,7 @@ export const rsync = definePlugin<RsyncParams>({
   ],
 
   async plan(p, ctx) {
-    const destName = p.dest ?? ctx.groups.pbx_standby?.[0];
-    if (!destName) throw new TaskFailed('no standby to sync with', undefined, 'give dest: NAME or put the standby in inventory group pbx_standby');
-    if (destName === ctx.host.name) throw new TaskFailed(`${destName} cannot sync with itself`, undefined, 'run the task on the main (hosts: pbx_main)');
+    const destName = standbyFor(ctx, p.dest, 'dest', 'sync with');
     const dv = ctx.hostvars(destName);
     const remote = p.dest_address ?? String(dv.voip_address ?? dv.address ?? destName);
     if (!isHostAddress(remote)) {
@@ -206,6 +205,7 @@ export const rsync = definePlugin<RsyncParams>({
     const f = flavourFor(undefined, ctx.host.vars);
     const destT = await ctx.transportFor(destName);
     const source = p.direction === 'main-to-standby' ? ctx.transport : destT;
+    const onSource = <T>(f: Fact<T>) => ctx.fact(f, source === ctx.transport ? undefined : destName);
     const del = p.delete ?? p.direction === 'main-to-standby';
 
     // The key: present on the main, authorised on the standby?
@@ -233,11 +233,11 @@ export const rsync = definePlugin<RsyncParams>({
     let present: string[];
     if (p.paths) {
       candidates = p.paths;
-      present = (await existingPaths(source, candidates)).present;
+      present = (await onSource(pathsToSync(candidates))).present;
     } else {
       const d = defaultPaths(f, p.direction);
       candidates = d.fixed;
-      const found = await existingPaths(source, d.fixed, d.tenantRoot);
+      const found = await onSource(pathsToSync(d.fixed, d.tenantRoot));
       present = found.present;
       tenant = found.tenant.filter((dir) => d.keepTenant!(dir.slice(dir.lastIndexOf('/') + 1)));
     }
@@ -307,10 +307,11 @@ async function runRsync(ctx: TaskContext, line: string, destName: string, stopMa
 
 async function createKey(ctx: TaskContext, key: string): Promise<void> {
   const dir = posix.dirname(key);
-  const r = await ctx.transport.exec(
+  await runOrFail(
+    ctx.transport,
     `mkdir -p ${quote(dir)} && chmod 700 ${quote(dir)} && { [ -f ${quote(key)} ] || ssh-keygen -q -t rsa -N '' -C 'XiVO HA' -f ${quote(key)}; }`,
+    `create the HA key ${key}`,
   );
-  if (r.code !== 0) throw new TaskFailed(`cannot create the HA key ${key} on ${ctx.host.name}: ${r.stderr.trim()}`);
 }
 
 async function isAuthorised(t: Transport, pub: string): Promise<boolean> {
@@ -320,13 +321,13 @@ async function isAuthorised(t: Transport, pub: string): Promise<boolean> {
 }
 
 async function authorise(ctx: TaskContext, t: Transport, key: string): Promise<void> {
-  const r = await ctx.transport.exec(`cat ${quote(key + '.pub')}`);
-  const pub = r.stdout.trim();
-  if (r.code !== 0 || !pub) throw new TaskFailed(`cannot read ${key}.pub on ${ctx.host.name}: ${r.stderr.trim()}`);
+  const pub = (await runOrFail(ctx.transport, `cat ${quote(key + '.pub')}`, `read ${key}.pub`)).trim();
+  if (!pub) throw new TaskFailed(`cannot read ${key}.pub on ${ctx.transport.hostName}: it is empty`);
   if (await isAuthorised(t, pub)) return;
-  const w = await t.exec(
+  await runOrFail(
+    t,
     'umask 077; mkdir -p /root/.ssh && f=/root/.ssh/authorized_keys && { [ ! -s "$f" ] || [ -z "$(tail -c1 "$f")" ] || echo >> "$f"; } && cat >> "$f" && chmod 600 "$f"',
+    'authorise the HA key',
     { stdin: pub + '\n' },
   );
-  if (w.code !== 0) throw new TaskFailed(`cannot authorise the HA key on ${t.hostName}: ${w.stderr.trim()}`);
 }

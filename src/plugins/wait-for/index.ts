@@ -2,8 +2,8 @@
 // Waiting is a read, so it happens inside plan() and the task never reports "changed".
 import { TaskFailed } from '../../core/errors.js';
 import type { TaskContext } from '../../core/types.js';
-import { definePlugin, exactlyOne, sleep } from '../define.js';
-import { commandSucceeds, pathState, portOpen, reason, urlReady, type Attempt } from './probes.js';
+import { definePlugin, exactlyOne, sleep, whyNoConnection } from '../../kit/index.js';
+import { commandSucceeds, pathState, portOpen, urlReady, type Attempt } from './probes.js';
 
 export interface WaitForParams {
   port?: number;
@@ -96,7 +96,7 @@ export const waitFor = definePlugin<WaitForParams>({
       if (p.delay > 0) await sleep(p.delay * 1000, ctx.signal);
       for (;;) {
         attempts++;
-        const err = await attempt(Math.min(Math.max(deadline - Date.now(), 100), MAX_ATTEMPT_MS)).catch(reason);
+        const err = await attempt(Math.min(Math.max(deadline - Date.now(), 100), MAX_ATTEMPT_MS)).catch(whyNoConnection);
         if (err === null) {
           return { changes: [], result: { elapsed: elapsed(), attempts }, noop: `${what} ready after ${elapsed()} s` };
         }

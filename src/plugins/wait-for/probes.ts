@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { quote } from '../../core/shell.js';
 import type { Transport } from '../../core/types.js';
-import { bounded as boundedMs } from '../lib/bounded.js';
+import { bounded as boundedMs, lastLine, whyNoConnection } from '../../kit/index.js';
 
 /** wait-for speaks in seconds. */
 const bounded = <T>(p: Promise<T>, ms: number, late?: (v: T) => void) =>
@@ -50,7 +50,7 @@ export function urlReady(t: Transport, url: URL, o: UrlOptions): Attempt {
         headers: { host: url.host, 'user-agent': 'haplay wait-for', connection: 'close' },
         createConnection: () => sock as Socket,
       });
-      req.on('error', (e) => resolve(reason(e)));
+      req.on('error', (e) => resolve(whyNoConnection(e)));
       req.on('response', (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
@@ -58,7 +58,7 @@ export function urlReady(t: Transport, url: URL, o: UrlOptions): Attempt {
           if (size < MAX_BODY) chunks.push(b);
           size += b.length;
         });
-        res.on('error', (e) => resolve(reason(e)));
+        res.on('error', (e) => resolve(whyNoConnection(e)));
         res.on('end', () => {
           if (res.statusCode !== o.status) return resolve(`status ${res.statusCode}, expected ${o.status}`);
           const body = Buffer.concat(chunks).toString('utf8');
@@ -98,19 +98,9 @@ export function commandSucceeds(t: Transport, command: string): Attempt {
   return async (budgetMs) => {
     const r = await t.exec(command, { timeoutMs: Math.max(budgetMs, 1) });
     if (r.code === 0) return null;
-    const why = r.stderr.trim().split('\n').pop() || r.stdout.trim().split('\n').pop();
+    const why = lastLine(r);
     return `exit ${r.code}${why ? `: ${why}` : ''}`;
   };
 }
 
-/** Operator words for socket errors, whatever the transport produced them. */
-export function reason(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException)?.code;
-  const msg = e instanceof Error ? e.message : String(e);
-  if (code === 'ECONNREFUSED' || /refused/i.test(msg)) return 'connection refused';
-  if (code === 'EHOSTUNREACH' || /no route/i.test(msg)) return 'no route to host';
-  if (code === 'ECONNRESET') return 'connection reset';
-  if (code === 'ENOTFOUND') return 'unknown host name';
-  return msg;
-}
 

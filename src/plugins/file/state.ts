@@ -1,9 +1,10 @@
-// One exec that tells what is at a path: type, permission bits, owner, group, whether the parent
-// directory exists and, only when asked, the content (base64, so any bytes survive).
+// The fact of what is at a path, read in one exec: type, permission bits, owner, group, whether the
+// parent directory exists and, only when asked, the content (base64, so any bytes survive).
 import { posix } from 'node:path';
 import { TaskFailed } from '../../core/errors.js';
 import { quote } from '../../core/shell.js';
-import type { Transport } from '../../core/types.js';
+import type { Fact } from '../../core/types.js';
+import { defineFact } from '../../kit/index.js';
 
 export type FileType = 'file' | 'directory' | 'link' | 'other' | 'absent';
 
@@ -19,7 +20,7 @@ export interface FileState {
   content?: Buffer;
 }
 
-export function probeScript(path: string, withContent: boolean): string {
+function stateScript(path: string, withContent: boolean): string {
   const p = quote(path);
   return [
     `p=${p}`,
@@ -36,7 +37,7 @@ export function probeScript(path: string, withContent: boolean): string {
     .join('\n');
 }
 
-export function parseProbe(path: string, stdout: string): FileState {
+function parseState(path: string, stdout: string): FileState {
   const [head = '', attrs = '', b64] = stdout.split('\n');
   const [type, parent] = head.trim().split(' ');
   if (!['file', 'directory', 'link', 'other', 'absent'].includes(type)) {
@@ -50,8 +51,6 @@ export function parseProbe(path: string, stdout: string): FileState {
   return state;
 }
 
-export async function probe(transport: Transport, path: string, withContent: boolean): Promise<FileState> {
-  const r = await transport.exec(probeScript(path, withContent));
-  if (r.code !== 0) throw new TaskFailed(`cannot read the state of ${path}: ${r.stderr.trim() || `exit ${r.code}`}`);
-  return parseProbe(path, r.stdout);
+export function fileState(path: string, withContent: boolean): Fact<FileState> {
+  return defineFact({ what: `the state of ${path}`, command: stateScript(path, withContent), parse: (out) => parseState(path, out) });
 }

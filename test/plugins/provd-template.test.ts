@@ -3,7 +3,7 @@
 import test from 'ava';
 import type { FakeRule } from '../../src/core/transport/fake.js';
 import { provdTemplate, serializeLike } from '../../src/plugins/provd-template.js';
-import { pyJson } from '../../src/plugins/ha/sysconfd.js';
+import { pyJson } from '../../src/xivo/sysconfd.js';
 import { runCases } from '../helpers/plugin-cases.js';
 
 const plugin = provdTemplate;

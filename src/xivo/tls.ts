@@ -5,8 +5,8 @@
 // `tls_verify: false` turns the check off and must be written: with none of the three, validation
 // refuses the task (exit 4).
 import { readFileSync } from 'node:fs';
-import { HaplayError } from '../../core/errors.js';
-import type { Vars } from '../../core/types.js';
+import { HaplayError } from '../core/errors.js';
+import type { Vars } from '../core/types.js';
 
 export interface TlsTrust {
   /** Upper-case hex, no colons. */

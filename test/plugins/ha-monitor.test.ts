@@ -6,7 +6,7 @@
 import test from 'ava';
 import { haMonitor } from '../../src/plugins/ha-monitor/index.js';
 import { decide, standbyDecision } from '../../src/plugins/ha-monitor/decide.js';
-import type { ProbeName, ProbeResult, Vantage } from '../../src/plugins/ha-monitor/probes.js';
+import type { ProbeName, ProbeResult, Vantage } from '../../src/xivo/probes.js';
 import type { FakeRule } from '../../src/core/transport/fake.js';
 import { FakeTransport } from '../../src/core/transport/fake.js';
 import { makeTaskContext, runCase, runPlugin, type PluginCase } from '../helpers/plugin-cases.js';

@@ -2,8 +2,8 @@
 // transport: GET /get_ha_config and POST /update_ha_config (domain.md §1).
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { TaskFailed, isHaplayError } from '../../core/errors.js';
-import type { Transport } from '../../core/types.js';
+import { TaskFailed, isHaplayError } from '../core/errors.js';
+import type { Transport } from '../core/types.js';
 import { HA_PATHS } from './flavour.js';
 
 export interface HttpAnswer {

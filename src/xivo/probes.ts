@@ -11,10 +11,9 @@ import http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { isHostAddress, quote } from '../../core/shell.js';
-import type { Transport } from '../../core/types.js';
-import { reason } from '../wait-for/probes.js';
-import { bounded } from '../lib/bounded.js';
+import { isHostAddress, quote } from '../core/shell.js';
+import type { Transport } from '../core/types.js';
+import { bounded, whyNoConnection } from '../kit/index.js';
 import { normalFingerprint, readCa, type TlsTrust } from './tls.js';
 
 export type ProbeName = 'ssh' | 'sip' | 'db' | 'http';
@@ -40,7 +39,7 @@ async function timed(probe: ProbeName, from: Vantage, timeoutMs: number, run: ()
     const r = await bounded(run(), timeoutMs);
     return { probe, from, ms: Date.now() - start, ...r };
   } catch (e) {
-    return { probe, from, ok: false, ms: Date.now() - start, detail: reason(e) };
+    return { probe, from, ok: false, ms: Date.now() - start, detail: whyNoConnection(e) };
   }
 }
 

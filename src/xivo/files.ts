@@ -1,8 +1,6 @@
-// Small shell probes shared by the HA plugins: several files and flags read in one exec, bytes as
+// Several files and flags of a XiVO/Wazo node read in one exec (the HA plugins' facts), bytes as
 // base64 so that anything survives the text channel.
-import { TaskFailed } from '../../core/errors.js';
-import { quote } from '../../core/shell.js';
-import type { Transport } from '../../core/types.js';
+import { quote } from '../core/shell.js';
 
 /** Shell lines printing `F<TAB>path<TAB>base64` for a regular file and `A<TAB>path` otherwise. */
 export function readFilesScript(paths: string[]): string {
@@ -11,8 +9,8 @@ export function readFilesScript(paths: string[]): string {
     .join('\n');
 }
 
-/** Lines of a probe's output that are not file lines, and the files by path (null: absent). */
-export function parseProbe(stdout: string): { files: Map<string, Buffer | null>; lines: string[] } {
+/** Lines of the output that are not file lines, and the files by path (null: absent). */
+export function parseFiles(stdout: string): { files: Map<string, Buffer | null>; lines: string[] } {
   const files = new Map<string, Buffer | null>();
   const lines: string[] = [];
   for (const line of stdout.split('\n')) {
@@ -22,25 +20,6 @@ export function parseProbe(stdout: string): { files: Map<string, Buffer | null>;
     else if (line !== '') lines.push(line);
   }
   return { files, lines };
-}
-
-export async function runProbe(transport: Transport, script: string, what: string): Promise<{ files: Map<string, Buffer | null>; lines: string[] }> {
-  const r = await transport.exec(script);
-  if (r.code !== 0) throw new TaskFailed(`cannot read ${what} on ${transport.hostName}: ${r.stderr.trim() || `exit ${r.code}`}`);
-  return parseProbe(r.stdout);
-}
-
-/** Runs a shell script as a change; fails with its stderr. */
-export async function runOrFail(transport: Transport, script: string, what: string): Promise<string> {
-  const r = await transport.exec(script);
-  if (r.code !== 0) {
-    throw new TaskFailed(`cannot ${what} on ${transport.hostName}: ${(r.stderr.trim() || r.stdout.trim()).split('\n').pop() || `exit ${r.code}`}`, {
-      rc: r.code,
-      stdout: r.stdout,
-      stderr: r.stderr,
-    });
-  }
-  return r.stdout;
 }
 
 /** The file's lines without those starting with prefix, plus `append`; unchanged bytes when nothing moves (as sysconfd's sed + append). */

@@ -8,8 +8,8 @@
 // Every call runs inside one transaction (BEGIN ... COMMIT, ROLLBACK on any error).
 import type { Duplex } from 'node:stream';
 import type pg from 'pg';
-import { TaskFailed, isHaplayError } from '../../core/errors.js';
-import type { Transport } from '../../core/types.js';
+import { TaskFailed, isHaplayError } from '../core/errors.js';
+import type { Transport } from '../core/types.js';
 
 export interface DbOptions {
   user: string;

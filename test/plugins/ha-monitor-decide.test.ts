@@ -1,9 +1,9 @@
 // ha-monitor's decisions as data: probe results in, verdict and the standby's action out.
 import test from 'ava';
 import { decide, standbyDecision, type Action } from '../../src/plugins/ha-monitor/decide.js';
-import type { ProbeName, ProbeResult, Vantage } from '../../src/plugins/ha-monitor/probes.js';
-import { pbxActive, ccLogLines, parseStandbyProbe } from '../../src/plugins/ha-monitor/index.js';
-import { sipVerdict } from '../../src/plugins/ha-monitor/probes.js';
+import type { ProbeName, ProbeResult, Vantage } from '../../src/xivo/probes.js';
+import { pbxActive, ccLogLines, parseStandbyState } from '../../src/plugins/ha-monitor/index.js';
+import { sipVerdict } from '../../src/xivo/probes.js';
 
 const P = (probe: ProbeName, from: Vantage, ok: boolean, detail = ok ? 'answers' : 'no answer within 1500 ms'): ProbeResult => ({ probe, from, ok, ms: ok ? 3 : 1500, detail });
 const all = (from: Vantage, ok: boolean) => (['sip', 'ssh', 'db', 'http'] as ProbeName[]).map((p) => P(p, from, ok));
@@ -117,12 +117,12 @@ test('SIP answers: any status line is a SIP stack that runs', (t) => {
 });
 
 test("standby probe: ha.conf, sentinel, disabled flag and the telephony group's status", (t) => {
-  const st = parseStandbyProbe('@ha {"node_type": "slave", "remote_address": "10.77.0.11"}\n@secondary\n@disabled\nChecking services...\n\tstopped\t\tasterisk\n\tstopped\t\txivo-agid\n@rc 1\n');
+  const st = parseStandbyState('@ha {"node_type": "slave", "remote_address": "10.77.0.11"}\n@secondary\n@disabled\nChecking services...\n\tstopped\t\tasterisk\n\tstopped\t\txivo-agid\n@rc 1\n');
   t.deepEqual(st.ha, { node_type: 'slave', remote_address: '10.77.0.11' });
   t.true(st.secondary);
   t.true(st.stopped);
   t.false(st.running);
-  const serving = parseStandbyProbe('@ha {"node_type": "slave", "remote_address": "10.77.0.11"}\n@secondary\n\trunning\t\tasterisk\n\trunning\t\txivo-agid\n@rc 0\n');
+  const serving = parseStandbyState('@ha {"node_type": "slave", "remote_address": "10.77.0.11"}\n@secondary\n\trunning\t\tasterisk\n\trunning\t\txivo-agid\n@rc 0\n');
   t.true(serving.running);
   t.false(serving.stopped);
 });

@@ -2,7 +2,8 @@
 // command run and the registered facts out.
 import test from 'ava';
 import type { FakeRule } from '../../src/core/transport/fake.js';
-import { parseServiceStatus, service } from '../../src/plugins/service.js';
+import { service } from '../../src/plugins/service.js';
+import { parseServiceStatus } from '../../src/xivo/services.js';
 import { runCases } from '../helpers/plugin-cases.js';
 
 const plugin = service;

@@ -1,7 +1,7 @@
 // What differs between the two products haplay keeps available: XiVO (seed 000: Main/Standby wording,
 // SIP expiry 1/5/2 min, xivo-sync, XiVO CC and Edge) and Wazo (seed 003: master/slave, 3/5/4 min,
 // wazo-sync). One table, so that no plugin hard-codes a path of one flavour.
-import { TaskFailed } from '../../core/errors.js';
+import { TaskFailed } from '../core/errors.js';
 
 export type FlavourName = 'xivo' | 'wazo';
 
