@@ -3,9 +3,10 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lockHost, LOCK_DIR } from '../src/core/lock.js';
+import { FakeTransport } from '../src/core/transport/fake.js';
 import { LocalTransport } from '../src/core/transport/local.js';
+import { descendants } from './transport-sshd.js';
 import { run, statuses } from './helpers/engine.js';
-import type { FakeTransport } from '../src/core/transport/fake.js';
 import type { Plugin } from '../src/core/types.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'haplay-lock-'));
@@ -129,6 +130,147 @@ test.serial('a host whose lock directory is not private fails its tasks and is n
   t.deepEqual(statuses(r, 'change'), { a: 'changed', b: 'failed', c: 'changed' });
   t.false(r.hosts.get('b')!.files.has('/kv/k'));
   t.regex(r.json, /"host":"b","status":"failed","msg":"the run lock's directory on b is not private/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// A lost lock: the holder dies or stops answering; the run must learn it before its next change.
+
+/** The pid of the shell holding the lock (it echoes heartbeats), among this process's children. */
+function holderPid(): number {
+  const pids = descendants(process.pid).filter((p) => {
+    try {
+      return /read -r -t/.test(readFileSync(`/proc/${p}/cmdline`, 'utf8'));
+    } catch {
+      return false;
+    }
+  });
+  if (pids.length !== 1) throw new Error(`expected one lock holder, found ${pids.length}`);
+  return pids[0];
+}
+
+test.serial('a live holder answers check() at once, again and again', async (t) => {
+  const l = await lockHost(new LocalTransport('ctl'), 'alive', 1, { dir, heartbeatMs: 50 });
+  const started = Date.now();
+  for (let i = 0; i < 50; i++) await l.check();
+  t.true(Date.now() - started < 2000);
+  t.is(l.lost, undefined);
+  l.release();
+});
+
+test.serial('a holder killed on the host: the lock is lost (E_LOCK_LOST), and another run may take it', async (t) => {
+  const l = await lockHost(new LocalTransport('ctl'), 'first.yml', 1, { dir });
+  const seen = new Promise<string>((r) => l.onLost((e) => r(e.code)));
+  process.kill(holderPid(), 'SIGKILL');
+  t.is(await seen, 'E_LOCK_LOST');
+  const err = await t.throwsAsync(l.check());
+  t.is((err as { code?: string }).code, 'E_LOCK_LOST');
+  t.regex(err!.message, /^the run lock on ctl was lost: the process holding it on ctl ended \(exit 137\)/);
+  const next = await lockHost(new LocalTransport('ctl'), 'second.yml', 1, { dir });
+  next.release();
+  l.release();
+});
+
+test.serial('a heartbeat that stalls past the hold time: the holder lets go, the run calls the lock lost', async (t) => {
+  // The run's heartbeats never come (a blocked event loop, a dead network): the holder gives up.
+  const l = await lockHost(new LocalTransport('ctl'), 'stalled', 1, { dir, heartbeatMs: 3_600_000, holdSeconds: 1 });
+  const next = await lockHost(new LocalTransport('ctl'), 'other', 5, { dir });
+  const err = await t.throwsAsync(l.check());
+  t.is((err as { code?: string }).code, 'E_LOCK_LOST');
+  next.release();
+  l.release();
+});
+
+test.serial('a link that stops carrying answers (half-open): check() gives up after checkMs, heartbeats after the hold time', async (t) => {
+  const f = new FakeTransport('pbx').on('flock', { stdout: 'HAPLAY_LOCKED\n' });
+  const a = await lockHost(f, 'a', 1, { checkMs: 300 });
+  await a.check();
+  f.unreachable = true; // nothing comes back any more, but nothing closes either
+  const err = await t.throwsAsync(a.check());
+  t.is((err as { code?: string }).code, 'E_LOCK_LOST');
+  t.regex(err!.message, /pbx did not answer the lock's holder within 0 s/);
+  a.release();
+
+  f.unreachable = false;
+  const b = await lockHost(f, 'b', 1, { heartbeatMs: 50, holdSeconds: 0.3 });
+  f.unreachable = true;
+  const awake = setInterval(() => undefined, 100); // the heartbeat timer alone does not keep a process up
+  const why = await new Promise<string>((r) => b.onLost((e) => r(e.message)));
+  clearInterval(awake);
+  t.regex(why, /pbx has not answered the lock's heartbeat for 0 s, so the host has let it go/);
+  b.release();
+});
+
+/** Kills the lock holder of the named host (as an operator's kill or the OOM killer would). */
+const killHolder: Plugin<{ host: string }> = {
+  name: 'kill-holder',
+  description: 'test: the lock holder dies on one host',
+  schema: { type: 'object', additionalProperties: false, required: ['host'], properties: { host: { type: 'string' } } },
+  async plan(p, ctx) {
+    if (ctx.host.name === p.host) (ctx.transport as FakeTransport).spawned.forEach((s) => s.kill());
+    return { changes: [] };
+  },
+};
+
+test.serial('the engine: a host whose lock is lost mid-run stops before its next change; the others go on', async (t) => {
+  const r = await run(`
+- hosts: g
+  tasks:
+    - { name: one, kv: { key: one, value: v } }
+    - { name: holder dies, kill-holder: { host: b } }
+    - { name: two, kv: { key: two, value: v } }
+    - { name: three, kv: { key: three, value: v } }
+`, {
+    lock: true,
+    setup: (_h, f) => void f.on('flock', { stdout: 'HAPLAY_LOCKED\n' }),
+    plugins: [killHolder],
+  });
+  t.is(r.code, 2);
+  t.deepEqual(statuses(r, 'one'), { a: 'changed', b: 'changed', c: 'changed' });
+  t.deepEqual(statuses(r, 'two'), { a: 'changed', b: 'failed', c: 'changed' });
+  t.deepEqual(statuses(r, 'three'), { a: 'changed', c: 'changed' });
+  t.false(r.hosts.get('b')!.files.has('/kv/two'));
+  t.false(r.hosts.get('b')!.files.has('/kv/three'));
+  t.regex(r.json, /"host":"b","status":"failed","msg":"the run lock on b was lost: the process holding it on b ended \(exit 137\)/);
+  t.true(r.events.some((e) => e.type === 'warning' && e.host === 'b' && /lock on b was lost/.test(e.message)));
+});
+
+test.serial('the engine: a change planned while the lock was held is not applied once it is lost', async (t) => {
+  // The holder dies between the plan and the apply: the check before the change catches it.
+  let f!: FakeTransport;
+  const r = await run(`
+- hosts: a
+  tasks: [{ name: change, kv: { key: k, value: v } }]
+`, {
+    lock: true,
+    setup: (h, ft) => {
+      ft.on('flock', { stdout: 'HAPLAY_LOCKED\n' });
+      if (h === 'a') f = ft;
+    },
+  });
+  t.is(r.code, 0, 'control: with the holder alive the change is made');
+  t.true(f.files.has('/kv/k'));
+  const r2 = await run(`
+- hosts: a
+  tasks: [{ name: change, lost-before-apply: {} }]
+`, {
+    lock: true,
+    setup: (h, ft) => void ft.on('flock', { stdout: 'HAPLAY_LOCKED\n' }),
+    plugins: [
+      {
+        name: 'lost-before-apply',
+        description: 'test: the lock holder dies while the plan is made',
+        schema: { type: 'object', additionalProperties: false, properties: {} },
+        async plan(_p, ctx) {
+          (ctx.transport as FakeTransport).spawned.forEach((s) => s.kill());
+          return { changes: [{ summary: 'must not run', apply: async () => void (await ctx.transport.exec('step applied')) }] };
+        },
+      },
+    ],
+  });
+  t.is(r2.code, 2);
+  t.deepEqual(statuses(r2, 'change'), { a: 'failed' });
+  t.false(r2.log.some((l) => l.includes('step applied')));
+  t.regex(r2.json, /"error_code":"E_LOCK_LOST"|the run lock on a was lost/);
 });
 
 test.serial('a task that only reads another host (transportFor readOnly) does not wait on that host\'s lock', async (t) => {

@@ -3,7 +3,7 @@
 // play and before a failing host stops; failure budgets counted across batches.
 import pLimit from 'p-limit';
 import { EXIT, HaplayError, isHaplayError } from './errors.js';
-import { lockHost, ownerLine, type HostLock } from './lock.js';
+import { lockHost, ownerLine, type HostLock, type LockTiming } from './lock.js';
 import { runOnHost, statusOf, type ExecEnv, type ItemOutcome } from './execute.js';
 import type { Inventory } from './inventory.js';
 import { walk, type Play, type Playbook, type Task } from './playbook.js';
@@ -39,6 +39,8 @@ export interface EngineOptions {
   lock?: boolean;
   /** How long to wait for another run's lock before giving up with exit code 5. */
   lockWaitSeconds?: number;
+  /** The lock's directory and heartbeat timing (tests). */
+  lockTiming?: LockTiming;
 }
 
 type Failures = Map<string, 'failed' | 'unreachable'>;
@@ -88,6 +90,7 @@ export class Engine {
       secret: (v) => o.secret?.(v),
       signal: o.signal ?? new AbortController().signal,
       lock: (h) => this.lockFor(h),
+      confirmLocks: (hosts) => this.confirmLocks(hosts),
     };
   }
 
@@ -241,23 +244,37 @@ export class Engine {
   }
 
   /** Takes the host's run lock once per run; unreachable hosts are left for their first task to report. */
-  private lockFor(host: string): Promise<void> {
-    if (!this.lockingOn()) return Promise.resolve();
-    if (!this.o.inventory.hasHost(host)) return Promise.resolve(); // localhost: the control machine
+  private lockOf(host: string): Promise<HostLock> | undefined {
+    if (!this.lockingOn()) return undefined;
+    if (!this.o.inventory.hasHost(host)) return undefined; // localhost: the control machine
     let p = this.locks.get(host);
     if (!p) {
-      p = lockHost(this.o.transports.get(host), ownerLine(this.o.playbook.file), this.o.lockWaitSeconds ?? 10);
+      p = lockHost(this.o.transports.get(host), ownerLine(this.o.playbook.file), this.o.lockWaitSeconds ?? 10, this.o.lockTiming);
       this.locks.set(host, p);
-      p.catch((e: unknown) => {
-        this.locks.delete(host);
-        if (isHaplayError(e) && e.code === 'E_LOCKED') this.stopForLock(e);
-        // E_LOCK_UNSAFE: the host's tasks fail with it; nothing is changed there without a safe lock.
-        else if (!isHaplayError(e) || (e.code !== 'E_UNREACHABLE' && e.code !== 'E_HOST_KEY' && e.code !== 'E_LOCK_UNSAFE')) {
-          this.o.reporter.event({ type: 'warning', host, message: `${(e as Error).message}; going on without the lock on ${host}` });
-        }
-      });
+      p.then(
+        // Said as soon as it is seen; the host's next task then fails with it (see lockFor).
+        (l) => l.onLost((e) => this.o.reporter.event({ type: 'warning', host, message: e.message })),
+        (e: unknown) => {
+          this.locks.delete(host);
+          if (isHaplayError(e) && e.code === 'E_LOCKED') this.stopForLock(e);
+          // E_LOCK_UNSAFE: the host's tasks fail with it; nothing is changed there without a safe lock.
+          else if (!isHaplayError(e) || (e.code !== 'E_UNREACHABLE' && e.code !== 'E_HOST_KEY' && e.code !== 'E_LOCK_UNSAFE')) {
+            this.o.reporter.event({ type: 'warning', host, message: `${(e as Error).message}; going on without the lock on ${host}` });
+          }
+        },
+      );
     }
-    return p.then(() => undefined);
+    return p;
+  }
+
+  /** A lost lock stays lost for the run: the host's tasks fail with E_LOCK_LOST, nothing is re-taken. */
+  private async lockFor(host: string): Promise<void> {
+    const l = await this.lockOf(host);
+    if (l?.lost) throw l.lost;
+  }
+
+  private async confirmLocks(hosts: string[]): Promise<void> {
+    await Promise.all(hosts.map(async (h) => (await this.lockOf(h))?.check()));
   }
 
   private stopForLock(e: HaplayError): void {

@@ -35,6 +35,7 @@ export const CODES = {
   E_HOST_KEY: { exit: EXIT.UNREACHABLE, title: 'host key verification failed' },
   E_LOCKED: { exit: EXIT.LOCKED, title: 'another run holds the lock' },
   E_LOCK_UNSAFE: { exit: EXIT.FAILED, title: "the run lock's directory on a host is not private" },
+  E_LOCK_LOST: { exit: EXIT.FAILED, title: 'the run lock on a host was lost' },
   E_INTERNAL: { exit: EXIT.FAILED, title: 'internal error' },
 } as const;
 

@@ -24,6 +24,8 @@ export interface ExecEnv {
   signal: AbortSignal;
   /** Takes the run lock on a host this task is about to change (no-op in check mode). */
   lock(host: string): Promise<void>;
+  /** Asks the hosts' lock holders that the locks are still held; throws E_LOCK_LOST if one is not. */
+  confirmLocks(hosts: string[]): Promise<void>;
 }
 
 export interface ItemOutcome {
@@ -144,13 +146,17 @@ async function executeOnce(env: ExecEnv, task: Task, host: string, vars: Vars): 
     const target = task.delegateTo ? render(task.delegateTo, vars) : host;
     const transport = env.transport(target);
     await env.lock(target); // once per host and run; a no-op after the first time
+    const locked = new Set([target]);
     const ctx: TaskContext = {
       host: { name: host, vars },
       transport,
       transportFor: async (h, opts) => {
         const t = env.transport(h);
         await t.connect();
-        if (!opts?.readOnly) await env.lock(h);
+        if (!opts?.readOnly) {
+          await env.lock(h);
+          locked.add(h);
+        }
         return t;
       },
       hostvars: env.hostvars,
@@ -171,6 +177,8 @@ async function executeOnce(env: ExecEnv, task: Task, host: string, vars: Vars): 
       const data: Vars = {};
       if (!ctx.check) {
         for (const change of plan.changes) {
+          // A lost lock means another run may own the host now: not one more change there.
+          await env.confirmLocks([...locked]);
           // Counted before it runs: a change that fails halfway may still have touched the host.
           applied++;
           Object.assign(data, (await change.apply()) ?? {});

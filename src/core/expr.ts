@@ -2,6 +2,7 @@
 // AST of its own: no eval, no Function constructor, no access to prototypes.
 import { HaplayError } from './errors.js';
 import { lazy } from './lazy.js';
+import { bracketDepth, MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_LENGTH } from './limits.js';
 import type { Vars } from './types.js';
 
 const jexlPkg = lazy<typeof import('jexl')>('jexl');
@@ -61,6 +62,9 @@ export function isTrue(expression: string | boolean | (string | boolean)[], vars
 function compiled(expression: string) {
   let c = cache.get(expression);
   if (!c) {
+    // jexl's parser is quadratic or worse in nesting: 10,000 parentheses take two minutes.
+    if (expression.length > MAX_EXPRESSION_LENGTH) throw new Error(`longer than ${MAX_EXPRESSION_LENGTH} characters`);
+    if (bracketDepth(expression, '([{', ')]}', MAX_EXPRESSION_DEPTH) > MAX_EXPRESSION_DEPTH) throw new Error(`brackets nested more than ${MAX_EXPRESSION_DEPTH} levels deep`);
     c = jexl().compile(expression);
     cache.set(expression, c);
   }

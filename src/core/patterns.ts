@@ -1,6 +1,7 @@
 // Host patterns, as Ansible operators write them: `all`, a group, a host, globs (`pbx-*`), unions
 // (`a:b` or `a,b`), intersections (`a:&b`) and exclusions (`a:!b`).
 import { HaplayError } from './errors.js';
+import { MAX_PATTERN_LENGTH } from './limits.js';
 import { suggest } from './params.js';
 
 export interface PatternSource {
@@ -12,6 +13,10 @@ export interface PatternSource {
 }
 
 export function selectHosts(pattern: string, inv: PatternSource): string[] {
+  // Each glob costs (name × pattern) steps per host and group: bounded.
+  if (pattern.length > MAX_PATTERN_LENGTH) {
+    throw new HaplayError('E_PATTERN', `host pattern "${pattern.slice(0, 40)}…" is longer than ${MAX_PATTERN_LENGTH} characters`, { hint: 'name a group instead of listing hosts' });
+  }
   const terms = pattern
     .split(/[:,]/)
     .map((t) => t.trim())

@@ -341,14 +341,14 @@ function checkStrings(task: Task, engine: Record<string, unknown>, c: Ctx, lineO
       if (typeof expr !== 'string') continue;
       const problem = checkExpression(expr);
       if (problem) {
-        c.errors.push(new HaplayError('E_PLAYBOOK', `invalid expression "${expr}": ${problem}`, { where: { ...task.where, key, line: lineOf([key]) }, hint: 'expressions use jexl syntax: a.b == 1 and not c' }));
+        c.errors.push(new HaplayError('E_PLAYBOOK', `invalid expression "${clip(expr)}": ${problem}`, { where: { ...task.where, key, line: lineOf([key]) }, hint: 'expressions use jexl syntax: a.b == 1 and not c' }));
       }
     }
   }
   const visit = (v: unknown, keyPath: (string | number)[]) => {
     if (typeof v === 'string') {
       const problem = checkTemplate(v);
-      if (problem) c.errors.push(new HaplayError('E_PLAYBOOK', `invalid template "${v}": ${problem}`, { where: { ...task.where, key: keyPath.join('.'), line: lineOf(keyPath) } }));
+      if (problem) c.errors.push(new HaplayError('E_PLAYBOOK', `invalid template "${clip(v)}": ${problem}`, { where: { ...task.where, key: keyPath.join('.'), line: lineOf(keyPath) } }));
     } else if (Array.isArray(v)) v.forEach((x, i) => visit(x, [...keyPath, i]));
     else if (isObject(v)) Object.entries(v).forEach(([k, x]) => visit(x, [...keyPath, k]));
   };
@@ -382,4 +382,9 @@ export function* walk(tasks: Task[]): Generator<Task> {
     yield* walk(t.rescue);
     yield* walk(t.always);
   }
+}
+
+/** A long value quoted in a message: its start is enough to find it. */
+function clip(s: string): string {
+  return s.length > 200 ? `${s.slice(0, 200)}…` : s;
 }

@@ -11,7 +11,7 @@ import { check, first } from './params.js';
 import { loadPlaybook, walk, type Playbook } from './playbook.js';
 import { Redactor, redactError } from './redact.js';
 import { loadRegistry, type PluginRegistry } from './registry.js';
-import { HostState, varsFor } from './state.js';
+import { HostState, hostVarsOf, varsFor } from './state.js';
 import { isTemplate, renderDeep } from './template.js';
 import { ConnectionPool } from './transport/pool.js';
 import type { ConnectionSpec, Plugin, Reporter, Vars } from './types.js';
@@ -67,9 +67,44 @@ async function prepareWith(req: RunRequest, redactor: Redactor): Promise<Prepare
   const registry = await loadRegistry(req.plugins, [dirname(playbookPath), cwd]);
   const playbook = loadPlaybook(playbookPath, registry, { onSecret });
   const extraVars = parseExtraVars(req.extraVars ?? [], cwd, onSecret);
-  checkAgainstInventory(playbook, inventory, req.limit);
-  checkRenderedParams({ inventory, playbook, registry, redactor, extraVars }, req.limit);
-  return { inventory, playbook, registry, redactor, extraVars };
+  const prepared = { inventory, playbook, registry, redactor, extraVars };
+  checkPrepared(prepared, req.limit);
+  return prepared;
+}
+
+/** What is checked once every file has loaded: patterns, delegate_to, params rendered before the run. */
+export function checkPrepared(p: Prepared, limit?: string): void {
+  checkAgainstInventory(p.playbook, p.inventory, limit);
+  checkRenderedParams(p, limit);
+  checkPlugins(p, limit);
+}
+
+/** Plugins' own load-time checks against the inventory (Plugin.validate), for each host a task runs on. */
+function checkPlugins(p: Prepared, limit?: string): void {
+  const errors = new Map<string, HaplayError>();
+  const src = { inventory: p.inventory, hosts: new Map<string, HostState>(), extraVars: p.extraVars, check: false, playbookDir: p.playbook.dir };
+  const limited = limit ? new Set(p.inventory.select(limit)) : undefined;
+  const groups = p.inventory.groupsMap();
+  for (const play of p.playbook.plays) {
+    const hosts = p.inventory.select(play.hosts).filter((h) => !limited || limited.has(h));
+    for (const task of walk([...play.tasks, ...play.handlers])) {
+      const validate = task.kind === 'task' ? p.registry.get(task.plugin)?.validate : undefined;
+      if (!validate || !task.params || typeof task.params !== 'object') continue;
+      for (const host of hosts) {
+        let vars: Vars;
+        try {
+          vars = varsFor(src, play, hosts, host, task);
+        } catch {
+          continue; // needs a value only the run will have
+        }
+        for (const v of validate(task.params as Record<string, unknown>, { name: host, vars }, (h) => hostVarsOf(src, h), groups)) {
+          const key = `${task.where.file}:${task.where.line}:${v.key}:${v.message}`;
+          if (!errors.has(key)) errors.set(key, new HaplayError('E_PARAMS', v.message, { where: { ...task.where, host, key: v.key }, hint: v.hint }));
+        }
+      }
+    }
+  }
+  if (errors.size) throw first([...errors.values()]);
 }
 
 /** --lock-wait and --forks: a word or a negative number is a usage error (exit 4), not NaN. */

@@ -2,6 +2,7 @@
 // empty string) and without HTML escaping: the output goes into config files and shell commands.
 import { HaplayError } from './errors.js';
 import { lazy } from './lazy.js';
+import { bracketDepth, MAX_TEMPLATE_DEPTH, MAX_TEMPLATE_LENGTH } from './limits.js';
 import { quote } from './shell.js';
 import type { Vars } from './types.js';
 
@@ -40,21 +41,33 @@ export function isTemplate(s: string): boolean {
   return s.includes('{{');
 }
 
+const checked = new Map<string, string | null>();
+
 /** Parses a template without rendering it: a syntax error message, or null. */
 export function checkTemplate(s: string): string | null {
   if (!isTemplate(s)) return null;
+  let problem = checked.get(s);
+  if (problem !== undefined) return problem;
   try {
+    checkSize(s);
     hb().parse(s);
-    return null;
+    problem = null;
   } catch (e) {
-    return (e as Error).message.split('\n')[0];
+    problem = (e as Error).message.split('\n')[0];
   }
+  checked.set(s, problem);
+  return problem;
 }
 
 export function render(s: string, vars: Vars): string {
   if (!isTemplate(s)) return s;
   let fn = cache.get(s);
   if (!fn) {
+    try {
+      checkSize(s);
+    } catch (e) {
+      throw new HaplayError('E_TEMPLATE', `cannot render "${s.slice(0, 80)}…": ${(e as Error).message}`);
+    }
     fn = hb().compile(s, { strict: true, noEscape: true });
     cache.set(s, fn);
   }
@@ -67,6 +80,20 @@ export function render(s: string, vars: Vars): string {
       m ? `variable "${m[1]}" is not defined in "${s}"` : `cannot render "${s}": ${(e as Error).message}`,
       { hint: m ? 'define it in the inventory, the play vars, with -e, or use {{default name "value"}}' : undefined },
     );
+  }
+}
+
+/** Handlebars' compiler is super-linear in nesting: refused before it sees the template. */
+function checkSize(s: string): void {
+  if (s.length > MAX_TEMPLATE_LENGTH) throw new Error(`the template is longer than ${MAX_TEMPLATE_LENGTH} characters`);
+  let depth = 0;
+  for (const [, inner] of s.matchAll(/\{\{([\s\S]*?)\}\}/g)) {
+    const tag = inner.replace(/^[{~\s]+/, '');
+    if (tag.startsWith('#') || tag.startsWith('^')) depth++;
+    else if (tag.startsWith('/')) depth = Math.max(0, depth - 1);
+    if (depth + bracketDepth(inner, '(', ')', MAX_TEMPLATE_DEPTH) > MAX_TEMPLATE_DEPTH) {
+      throw new Error(`blocks and sub-expressions nested more than ${MAX_TEMPLATE_DEPTH} levels deep`);
+    }
   }
 }
 

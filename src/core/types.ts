@@ -197,6 +197,16 @@ export interface Plugin<P = any> {
    * the params as written (defaults not applied, templates not rendered); best effort.
    */
   peers?(params: Record<string, unknown>, groups: Record<string, string[]>): string[];
+  /**
+   * Checks that need the inventory, made at load time for each host the task runs on (params as
+   * written, defaults not applied): each problem refuses the run (exit 4), located at the task.
+   */
+  validate?(
+    params: Record<string, unknown>,
+    host: HostRef,
+    hostvars: (host: string) => Vars,
+    groups: Record<string, string[]>,
+  ): { key: string; message: string; hint?: string }[];
 }
 
 // ---------------------------------------------------------------------------------------------

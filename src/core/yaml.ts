@@ -1,7 +1,8 @@
 // Reads YAML files keeping node positions, so that an error can name the line of the key at fault.
 import { readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type YAMLMap, type YAMLSeq } from 'yaml';
+import { isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type YAMLMap, type YAMLSeq } from 'yaml';
 import { HaplayError } from './errors.js';
+import { bracketDepth, dataDepth, MAX_YAML_DEPTH } from './limits.js';
 
 export interface Loaded {
   file: string;
@@ -30,11 +31,15 @@ export function loadYamlFile(file: string, opts: LoadOptions = {}): Loaded {
 }
 
 export function parseYaml(text: string, file: string, opts: LoadOptions = {}): Loaded {
+  // The parser recurses per level: thousands of `[` take seconds and end in a stack overflow.
+  if (bracketDepth(text, '[{', ']}', MAX_YAML_DEPTH) > MAX_YAML_DEPTH) throw tooDeep(file);
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, {
     lineCounter,
     prettyErrors: false,
-    uniqueKeys: true,
+    // yaml's own duplicate-key check compares every pair with every other (minutes on 100,000 keys):
+    // done below with a set per mapping.
+    uniqueKeys: false,
     customTags: [
       {
         tag: '!secret',
@@ -62,6 +67,30 @@ export function parseYaml(text: string, file: string, opts: LoadOptions = {}): L
     const [head, ...more] = problems;
     throw new HaplayError(head.code, head.message, { where: head.where, hint: head.hint, more });
   }
+  // A list or mapping as a key (`? [a]: 1`) has no meaning here, and yaml would print a warning
+  // quoting it (a secret, maybe) while turning it into a string. A key given twice is an error.
+  let badKey: { node: Node; message: string; hint: string } | undefined;
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        if (isCollection(pair.key)) {
+          badKey = { node: pair.key, message: 'a key is a list or a mapping', hint: 'keys are names: write the key as plain text' };
+          return visit.BREAK;
+        }
+        const k = isScalar(pair.key) ? pair.key.value : pair.key;
+        if (seen.has(k) && isScalar(pair.key)) {
+          badKey = { node: pair.key, message: 'Map keys must be unique', hint: 'each key may appear once in a mapping' };
+          return visit.BREAK;
+        }
+        seen.add(k);
+      }
+    },
+  });
+  if (badKey) {
+    const range = badKey.node.range;
+    throw new HaplayError('E_YAML', badKey.message, { where: { file, line: range ? lineCounter.linePos(range[0]).line : undefined }, hint: badKey.hint });
+  }
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
@@ -74,7 +103,15 @@ export function parseYaml(text: string, file: string, opts: LoadOptions = {}): L
       hint: unresolved ? 'define the anchor (&name) before using the alias (*name)' : 'write the values out, or use fewer nested aliases',
     });
   }
+  if (dataDepth(data, MAX_YAML_DEPTH) > MAX_YAML_DEPTH) throw tooDeep(file);
   return { file, data, lineOf: (path) => lineAt(doc, lineCounter, path) };
+}
+
+function tooDeep(file: string): HaplayError {
+  return new HaplayError('E_YAML', `lists and mappings nested more than ${MAX_YAML_DEPTH} levels deep (or a value that contains itself through an alias)`, {
+    where: { file },
+    hint: 'playbooks and inventories need a few levels; flatten the data',
+  });
 }
 
 /** Aliases a document may expand (yaml's own guard against exponential "billion laughs" documents). */

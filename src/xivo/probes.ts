@@ -14,6 +14,7 @@ import tls from 'node:tls';
 import { isHostAddress, quote } from '../core/shell.js';
 import type { Transport } from '../core/types.js';
 import { bounded, whyNoConnection } from '../kit/index.js';
+import { normalFingerprint, readCa, type TlsTrust } from './tls.js';
 
 export type ProbeName = 'ssh' | 'sip' | 'db' | 'http';
 export type Vantage = 'standby' | 'cc' | 'control';
@@ -105,11 +106,35 @@ export function dbProbe(open: Opener, from: Vantage, host: string, timeoutMs: nu
   );
 }
 
-/** GET https://host/configmgt/api/2.0/sysconfd/get_ha_config: nginx and sysconfd of the PBX answer. */
-export function httpProbe(open: Opener, from: Vantage, host: string, timeoutMs: number, port = 443): Promise<ProbeResult> {
+/**
+ * GET https://host/configmgt/api/2.0/sysconfd/get_ha_config: nginx and sysconfd of the PBX answer.
+ * The certificate is checked first (see tls.ts): a wrong one fails the probe and says why.
+ */
+export function httpProbe(open: Opener, from: Vantage, host: string, timeoutMs: number, trust: TlsTrust, port = 443): Promise<ProbeResult> {
   return timed('http', from, timeoutMs, () =>
     withStream(open, host, port, timeoutMs, async (raw) => {
-      const sock = tls.connect({ socket: raw as unknown as net.Socket, rejectUnauthorized: false, servername: net.isIP(host) ? undefined : host });
+      const sock = tls.connect({
+        socket: raw as unknown as net.Socket,
+        host,
+        servername: net.isIP(host) ? undefined : host,
+        rejectUnauthorized: trust.ca !== undefined,
+        ca: trust.ca !== undefined ? readCa(trust.ca, host) : undefined,
+      });
+      const secured = await new Promise<string | null>((resolve) => {
+        sock.once('secureConnect', () => resolve(null));
+        sock.once('error', (e) => resolve(e.message));
+      });
+      if (secured !== null) {
+        sock.destroy();
+        return { ok: false, detail: trust.ca ? `the certificate of ${host} is not trusted by ${trust.ca}: ${secured}` : `TLS failed: ${secured}` };
+      }
+      if (trust.fingerprint) {
+        const got = normalFingerprint(sock.getPeerCertificate().fingerprint256 ?? '');
+        if (got !== trust.fingerprint) {
+          sock.destroy();
+          return { ok: false, detail: `the certificate of ${host} has SHA-256 fingerprint ${colons(got)}, not the ${colons(trust.fingerprint)} pinned in the inventory (someone else answers for it, or its certificate was renewed)` };
+        }
+      }
       sock.on('error', () => {});
       try {
         const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
@@ -145,6 +170,10 @@ export function httpProbe(open: Opener, from: Vantage, host: string, timeoutMs: 
       }
     }),
   );
+}
+
+function colons(hex: string): string {
+  return hex.match(/../g)?.join(':') ?? hex;
 }
 
 function optionsMessage(target: string, via: string, port: number): string {

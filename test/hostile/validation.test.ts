@@ -152,3 +152,25 @@ test('group diamonds and long chains load, select and merge vars at once; a cycl
   t.like(cyclic, { code: 'E_INVENTORY', exit: 4 });
   t.regex(cyclic!.message, /groups form a cycle: c0 → c1 → /);
 });
+
+test('nesting, keys and lengths past the limits are refused at once, located (exit 4)', async (t) => {
+  const { playbookFrom } = await import('../../src/core/playbook.js');
+  const { testRegistry } = await import('../helpers/engine.js');
+  const load = (pb: string) => playbookFrom(parseYaml(pb, 'pb.yml'), testRegistry());
+  const refused = (f: () => unknown, code: string, message: RegExp) => {
+    const r = refusal(t, f);
+    t.is(r?.code, code);
+    t.is(r?.exit, 4);
+    t.regex(r?.message ?? '', message);
+  };
+  const start = Date.now();
+  refused(() => parseYaml(`a: ${'['.repeat(100_000)}`, 'deep.yml'), 'E_YAML', /nested more than 64 levels/);
+  refused(() => parseYaml('a: &a [*a]\n', 'self.yml'), 'E_YAML', /contains itself/);
+  refused(() => parseYaml('x: 1\n? [a]\n: 2\n', 'key.yml'), 'E_YAML', /^a key is a list or a mapping$/);
+  refused(() => parseYaml(`{${Array.from({ length: 50_000 }, (_, i) => `k${i}: 1`).join(', ')}, k7: 2}`, 'dup.yml'), 'E_YAML', /^Map keys must be unique$/);
+  refused(() => load(`- hosts: all\n  tasks: [{ debug: { msg: hi }, when: "${'('.repeat(4000)}1${')'.repeat(4000)}" }]\n`), 'E_PLAYBOOK', /brackets nested more than 32 levels deep/);
+  refused(() => load(`- hosts: all\n  tasks: [{ debug: { msg: "${'{{#if a}}'.repeat(5000)}x${'{{/if}}'.repeat(5000)}" } }]\n`), 'E_PLAYBOOK', /nested more than 32 levels deep/);
+  refused(() => inv.select('pbx-*,'.repeat(200)), 'E_PATTERN', /longer than 1000 characters/);
+  t.notThrows(() => load(`- hosts: all\n  tasks: [{ debug: { msg: "${'{{#if a}}'.repeat(32)}x${'{{/if}}'.repeat(32)}" }, when: "${'('.repeat(32)}1${')'.repeat(32)}" }]\n`), 'at the limits');
+  t.true(Date.now() - start < 3000, `took ${Date.now() - start} ms`);
+});

@@ -75,17 +75,36 @@ export class FakeTransport implements Transport {
     return new PassThrough();
   }
 
-  /** Runs the command through the rules, then stays open (like a lock holder) until end(). */
+  /** Commands started with spawn() that are still open; kill() ends one as if killed on the host. */
+  readonly spawned: { command: string; kill(code?: number): void }[] = [];
+
+  /**
+   * Runs the command through the rules, then stays open until end() or kill(), echoing each line
+   * written to it (as the run lock's holder does with heartbeats).
+   */
   async spawn(command: string): Promise<Spawned> {
     const r = await this.exec(command);
     const stdout = new PassThrough();
     const stderr = new PassThrough();
-    stdout.end(r.stdout);
+    stdout.write(r.stdout);
     stderr.end(r.stderr);
+    let open = r.code === 0;
     let done!: (code: number) => void;
     const exit = new Promise<number>((res) => (done = res));
-    if (r.code !== 0) done(r.code);
-    return { stdout, stderr, exit, write: () => {}, end: () => done(r.code) };
+    const finish = (code: number) => {
+      open = false;
+      stdout.end();
+      done(code);
+    };
+    if (!open) finish(r.code);
+    else this.spawned.push({ command, kill: (code = 137) => finish(code) });
+    return {
+      stdout,
+      stderr,
+      exit,
+      write: (d) => void (open && !this.unreachable && stdout.write(d)),
+      end: () => finish(r.code),
+    };
   }
 
   async close(): Promise<void> {}

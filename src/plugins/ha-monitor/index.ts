@@ -10,6 +10,7 @@ import { commandFailed, defineFact, definePlugin, failureLine, sleep } from '../
 import { HA_PATHS, flavourFor, type Flavour } from '../../xivo/flavour.js';
 import { parseServiceStatus } from '../../xivo/services.js';
 import { decide, describe, standbyDecision, type Action, type Verdict } from './decide.js';
+import { FINGERPRINT_PATTERN, TLS_VARS_HINT, trustFrom, type TlsTrust } from '../../xivo/tls.js';
 import { dbProbe, direct, httpProbe, sipProbeDirect, sipProbeVia, sshProbe, viaTransport, type ProbeName, type ProbeResult } from '../../xivo/probes.js';
 
 export interface HaMonitorParams {
@@ -27,6 +28,9 @@ export interface HaMonitorParams {
   syslog: string;
   log_every_run: boolean;
   flavour?: 'xivo' | 'wazo';
+  tls_fingerprint?: string;
+  tls_ca?: string;
+  tls_verify?: boolean;
 }
 
 const schema = {
@@ -95,6 +99,16 @@ const schema = {
         'CC: also log the query lines and "Nginx already started/stopped" when nothing changes, as xivocc-ha-monitoring does every minute (a log append, not a change; never in check mode). Off: lines are written only with a change.',
     },
     flavour: { type: 'string', enum: ['xivo', 'wazo'], description: 'Default: the host variable `flavour`, else xivo.' },
+    tls_fingerprint: {
+      type: 'string',
+      pattern: FINGERPRINT_PATTERN,
+      description: "http probe: the SHA-256 fingerprint of the probed PBX's certificate (openssl x509 -noout -fingerprint -sha256). Default: the probed PBX's host variable tls_fingerprint.",
+    },
+    tls_ca: { type: 'string', minLength: 1, description: "http probe: a PEM CA file on the control machine that signed the PBX's certificate for its address. Default: the PBX's host variable tls_ca." },
+    tls_verify: {
+      type: 'boolean',
+      description: "http probe: false probes without checking the certificate (anyone on the LAN could answer for the PBX). Default: the PBX's host variable tls_verify. With no fingerprint, no CA and no tls_verify: false, the task is refused.",
+    },
   },
 };
 
@@ -112,6 +126,26 @@ export const haMonitor = definePlugin<HaMonitorParams>({
     { title: 'Failover: take over only when the main is confirmed down', yaml: '- ha-monitor:\n    action: takeover\n    failures_before_failover: 3\n  register: verdict' },
     { title: 'A CC follows its PBX', yaml: '- hosts: cc\n  tasks:\n    - ha-monitor:\n        log_every_run: true' },
   ],
+
+  validate(params, host, hostvars, groups) {
+    const probes = Array.isArray(params.probes) ? params.probes : ['http'];
+    if (!probes.includes('http')) return [];
+    const cc = params.pbx !== undefined || host.vars.pbx !== undefined || (groups.cc ?? []).includes(host.name) || params.role === 'cc';
+    const targets = cc
+      ? [params.pbx ?? host.vars.pbx, params.pbx_standby ?? host.vars.pbx_standby]
+      : params.role === 'main'
+        ? []
+        : [params.main ?? (groups.pbx_main ?? [])[0]];
+    const problems = [];
+    for (const target of targets) {
+      if (typeof target !== 'string') continue;
+      const known = Object.values(groups).some((g) => g.includes(target));
+      if (!trustFrom(params as Partial<HaMonitorParams>, known ? hostvars(target) : {})) {
+        problems.push({ key: 'tls_fingerprint', message: `the HTTPS probe of ${target} has nothing to check its certificate against`, hint: TLS_VARS_HINT });
+      }
+    }
+    return problems;
+  },
 
   async plan(p, ctx) {
     const flavour = flavourFor(p.flavour, ctx.host.vars);
@@ -209,7 +243,8 @@ async function planStandby(p: HaMonitorParams, ctx: TaskContext, f: Flavour, rol
   if (!mainAddress) throw new TaskFailed(`no main to probe: ha.conf on ${t.hostName} has no remote_address`, undefined, 'give main_address (or main), or set the standby up with ha-config');
 
   const timeoutMs = Math.round(p.probe_timeout * 1000);
-  const round = () => probeRound(t, mainAddress, p, timeoutMs);
+  const trust = p.probes.includes('http') ? trustOf(p, ctx, mainName ?? mainAddress) : { verify: false };
+  const round = () => probeRound(t, mainAddress, p, timeoutMs, trust);
   const rounds: ProbeResult[][] = [];
   let verdict: Verdict;
   const started = Date.now();
@@ -268,19 +303,27 @@ function findMain(ctx: TaskContext, remote: string | undefined): string | undefi
   return mains[0];
 }
 
-async function probeRound(t: Transport, main: string, p: HaMonitorParams, timeoutMs: number): Promise<ProbeResult[]> {
+/** The probed PBX's TLS trust; a task that got past validation without one fails here. */
+function trustOf(p: HaMonitorParams, ctx: TaskContext, target: string): TlsTrust {
+  const known = Object.values(ctx.groups).some((g) => g.includes(target));
+  const trust = trustFrom(p, known ? ctx.hostvars(target) : {});
+  if (!trust) throw new TaskFailed(`the HTTPS probe of ${target} has nothing to check its certificate against`, undefined, TLS_VARS_HINT);
+  return trust;
+}
+
+async function probeRound(t: Transport, main: string, p: HaMonitorParams, timeoutMs: number, trust: TlsTrust): Promise<ProbeResult[]> {
   const via = viaTransport(t);
   const jobs: Promise<ProbeResult>[] = [];
   const want = new Set(p.probes);
   if (want.has('sip')) jobs.push(sipProbeVia(t, 'standby', main, timeoutMs));
   if (want.has('ssh')) jobs.push(sshProbe(via, 'standby', main, timeoutMs));
   if (want.has('db')) jobs.push(dbProbe(via, 'standby', main, timeoutMs));
-  if (want.has('http')) jobs.push(httpProbe(via, 'standby', main, timeoutMs));
+  if (want.has('http')) jobs.push(httpProbe(via, 'standby', main, timeoutMs, trust));
   if (p.from_control) {
     if (want.has('sip')) jobs.push(sipProbeDirect(main, timeoutMs));
     if (want.has('ssh')) jobs.push(sshProbe(direct, 'control', main, timeoutMs));
     if (want.has('db')) jobs.push(dbProbe(direct, 'control', main, timeoutMs));
-    if (want.has('http')) jobs.push(httpProbe(direct, 'control', main, timeoutMs));
+    if (want.has('http')) jobs.push(httpProbe(direct, 'control', main, timeoutMs, trust));
   }
   return Promise.all(jobs);
 }
@@ -332,10 +375,11 @@ async function nginxState(t: Transport): Promise<{ tool: 'xivocc-dcomp' | 'syste
   return { tool, running: state === 'Up' || state === 'active' };
 }
 
-async function viewOf(ctx: TaskContext, name: string, timeoutMs: number): Promise<PbxView & { http: ProbeResult; sipProbe: ProbeResult }> {
+async function viewOf(p: HaMonitorParams, ctx: TaskContext, name: string, timeoutMs: number): Promise<PbxView & { http: ProbeResult; sipProbe: ProbeResult }> {
   const t = ctx.transport;
   const address = addressOf(ctx, name);
-  const [http, sip] = await Promise.all([httpProbe(viaTransport(t), 'cc', address, timeoutMs), sipProbeVia(t, 'cc', address, timeoutMs)]);
+  const trust = trustOf(p, ctx, name);
+  const [http, sip] = await Promise.all([httpProbe(viaTransport(t), 'cc', address, timeoutMs, trust), sipProbeVia(t, 'cc', address, timeoutMs)]);
   return {
     name,
     address,
@@ -375,8 +419,8 @@ async function planCc(p: HaMonitorParams, ctx: TaskContext): Promise<Plan> {
   // Both PBXs at once: during a failover the linked one is down and its query only times out.
   const [nginx, first, second] = await Promise.all([
     nginxState(t),
-    viewOf(ctx, String(linked), timeoutMs),
-    standby ? viewOf(ctx, String(standby), timeoutMs) : Promise.resolve(undefined),
+    viewOf(p, ctx, String(linked), timeoutMs),
+    standby ? viewOf(p, ctx, String(standby), timeoutMs) : Promise.resolve(undefined),
   ]);
   const views = [first];
   if (!first.active && second) views.push(second);
