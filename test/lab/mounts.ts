@@ -64,6 +64,9 @@ export async function hostNsExists(name: string): Promise<boolean> {
 export async function createHostNs(name: string, overlay: boolean): Promise<void> {
   if (await hostNsExists(name)) return;
   await destroyHostNs(name);
+  // Again at each start: `apt purge haplay` (the installed-package suite) removes /etc/haplay and
+  // /var/lib/haplay from this machine, which are mount points here.
+  ensureMountpoints();
   const mnt = mntNsFile(name);
   const uts = utsNsFile(name);
   fs.writeFileSync(mnt, '');
